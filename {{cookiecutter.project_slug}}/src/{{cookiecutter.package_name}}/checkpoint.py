@@ -1,0 +1,33 @@
+"""A unit is done if and only if its output exists.
+
+The done set comes from ONE listing of the output location (not one existence check per
+unit: on object storage that is one request per 1,000 outputs instead of one per unit). Outputs
+are staged and committed atomically by the store, so a crash never leaves a file that counts
+as done; staged files are hidden and never match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .storage import PART_MARKER, Store
+
+
+def output_name(unit_id: str, suffix: str) -> str:
+    """The file name of a unit's output."""
+    return f"{unit_id}{suffix}"
+
+
+def done_ids(outputs: Store, suffix: str) -> set[str]:
+    """The ids whose output exists, from one listing of ``outputs``."""
+    cut = len(suffix)
+    return {
+        name[:-cut] if cut else name
+        for name in outputs.names()
+        if name.endswith(suffix) and not name.startswith(".") and PART_MARKER not in name
+    }
+
+
+def pending(unit_ids: Iterable[str], done: set[str]) -> list[str]:
+    """The ids still to do, in their original order."""
+    return [unit_id for unit_id in unit_ids if unit_id not in done]

@@ -1,0 +1,71 @@
+"""One run at a time per state folder (and shard): two runs writing the same outputs would
+each redo the other's units and race on the logs.
+
+The lock is an ``flock`` on a file that also names its holder. The kernel releases it when the
+holder dies, so a lock left by a killed run is taken over; the file says whose it was.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+from pathlib import Path
+from types import TracebackType
+
+from .errors import UserError
+from .log import timestamp
+
+
+class RunLock:
+    """``with RunLock(path):`` holds the lock or raises a UserError naming its holder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = -1
+        #: What the previous holder left behind if it died holding the lock (else None).
+        self.stale: str | None = None
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = self._read()
+            os.close(self.fd)
+            raise UserError(
+                f"another run holds the lock {self.path} (pid {holder.get('pid', '?')} on "
+                f"{holder.get('host', '?')}, started {holder.get('started', '?')}); "
+                "wait for it to finish or stop it"
+            ) from None
+        previous = self._read()
+        if previous.get("pid"):
+            self.stale = (
+                f"took over the stale lock {self.path} of pid {previous['pid']} on "
+                f"{previous.get('host', '?')} (started {previous.get('started', '?')}), "
+                "which is no longer running"
+            )
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "started": timestamp()}
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, json.dumps(info).encode(), 0)
+        return self
+
+    def _read(self) -> dict[str, object]:
+        try:
+            data = os.pread(self.fd, 4096, 0)
+            info = json.loads(data) if data else {}
+        except (OSError, ValueError):
+            return {}
+        return info if isinstance(info, dict) else {}
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        os.ftruncate(self.fd, 0)
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)

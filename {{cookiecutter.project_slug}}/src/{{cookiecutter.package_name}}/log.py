@@ -1,0 +1,184 @@
+"""The run's log: a human log (``run.log``) and a machine log (``events.jsonl``).
+
+Only the main process writes them, so lines never interleave: workers send their events
+through a pipe. Every line starts with an ISO-8601 UTC timestamp. Each unit gets exactly one
+START line and then exactly one END or FAIL line per attempt, so that::
+
+    grep -c ' END ' run.log            # units done in this run
+    grep ' FAIL ' run.log | awk '{print $4}'   # the ids that failed
+
+The human line format (documented in README.md) is::
+
+    <timestamp> <LEVEL> <EVENT> <unit or -> key=value ...
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+#: The step timings of the unit running in this process (set by the worker around a unit).
+_steps: ContextVar[dict[str, float] | None] = ContextVar("_steps", default=None)
+#: How often buffered log lines reach the disk at the latest, in seconds.
+FLUSH_SECONDS = 1.0
+
+
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    """Time a step of a unit: ``with step("load"): ...``.
+
+    The timings appear on the unit's END line and ``status`` lists the slowest steps, so a
+    user sees where a unit's time goes. Repeated steps add up.
+    """
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        steps = _steps.get()
+        if steps is not None:
+            steps[name] = steps.get(name, 0.0) + time.perf_counter() - started
+
+
+@contextmanager
+def collecting_steps() -> Iterator[dict[str, float]]:
+    """Collect the ``step`` timings of one unit."""
+    steps: dict[str, float] = {}
+    token = _steps.set(steps)
+    try:
+        yield steps
+    finally:
+        _steps.reset(token)
+
+
+def timestamp(seconds: float | None = None) -> str:
+    """ISO-8601 in UTC with milliseconds, e.g. ``2026-11-24T19:40:00.123+00:00``."""
+    moment = datetime.fromtimestamp(time.time() if seconds is None else seconds, timezone.utc)
+    return moment.isoformat(timespec="milliseconds")
+
+
+def duration(seconds: float) -> str:
+    """``H:MM:SS`` for an ETA or an elapsed time."""
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def _value(value: object) -> str:
+    """A value of a human line: quoted JSON-style when it has spaces, quotes or newlines."""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, Mapping):
+        return ",".join(f"{key}:{seconds:.4f}" for key, seconds in value.items()) or "-"
+    text = str(value)
+    if not text or any(ch.isspace() or ch in "\"'=" for ch in text):
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+class RunLog:
+    """Writes both logs of one run; the only writer, in the main process."""
+
+    def __init__(self, folder: Path, run_id: str, echo: Callable[[str], None] | None = None):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.run_id = run_id
+        self.human_path = folder / "run.log"
+        self.machine_path = folder / "events.jsonl"
+        self._human: TextIO = self.human_path.open("a", encoding="utf-8")
+        self._machine: TextIO = self.machine_path.open("a", encoding="utf-8")
+        self.echo = echo
+        self._flushed = time.monotonic()
+
+    def write(
+        self,
+        event: str,
+        unit: str | None = None,
+        *,
+        level: str = "INFO",
+        at: float | None = None,
+        echo: bool = False,
+        **fields: Any,
+    ) -> None:
+        """One event: one human line and one JSON line."""
+        when = timestamp(at)
+        parts = [when, f"{level:<5}", f"{event:<5}", unit or "-"]
+        parts.extend(f"{key}={_value(value)}" for key, value in fields.items() if value is not None)
+        line = " ".join(parts)
+        self._human.write(line + "\n")
+        record = {"ts": when, "level": level, "event": event, "unit": unit, "run": self.run_id}
+        record.update((key, value) for key, value in fields.items() if value is not None)
+        self._machine.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if echo and self.echo is not None:
+            self.echo(line)
+        now = time.monotonic()
+        if level != "INFO" or now - self._flushed > FLUSH_SECONDS:
+            self.flush()
+            self._flushed = now
+
+    def flush(self) -> None:
+        self._human.flush()
+        self._machine.flush()
+
+    def close(self) -> None:
+        self._human.close()
+        self._machine.close()
+
+
+class Progress:
+    """Counts of this run and an ETA from the units finished so far."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self.started = time.monotonic()
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+    def rate(self) -> float:
+        """Units finished per second in this run."""
+        elapsed = time.monotonic() - self.started
+        return self.finished / elapsed if elapsed > 0 else 0.0
+
+    def eta(self) -> str:
+        rate = self.rate()
+        if rate <= 0:
+            return "?"
+        return duration((self.total - self.finished) / rate)
+
+
+def read_events(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a machine log; a line cut short by a crash is skipped."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    with handle:
+        for line in handle:
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue
+
+
+class ForwardingHandler(logging.Handler):
+    """Sends the user's own ``logging`` records of a unit to the run log's writer."""
+
+    def __init__(self, send: Callable[[tuple[str, str, str, float]], None]) -> None:
+        super().__init__()
+        self._send = send
+        self.unit = "-"
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._send((record.levelname, self.unit, self.format(record), record.created))
+        except Exception:  # noqa: UW302 - logging must never kill a unit
+            self.handleError(record)

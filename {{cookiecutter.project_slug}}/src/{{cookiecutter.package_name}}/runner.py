@@ -1,0 +1,306 @@
+"""One run: lock, plan (units minus the done ones), execute on a backend, record everything.
+
+The backends only execute; everything a user relies on - the log lines, the progress bar, the
+failure records, the retry list, the early stop, the summary - happens here, once, so it
+behaves the same whichever backend ran the units.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import tqdm
+
+from . import checkpoint, units
+from .failures import RETRY_LIST, FailureLog, retry_list, write_ids
+from .lock import RunLock
+from .log import Progress, RunLog, duration, timestamp
+from .pool import Event, LocalPool, PoolError, Started, UserLog
+from .settings import Settings
+from .storage import open_store
+from .worker import Job, Outcome, Worker, default_job
+
+COMMAND = "{{ cookiecutter.project_slug }}"
+#: Chunk sizes of the adaptive default aim at chunks of about this many seconds of work.
+CHUNK_SECONDS = 0.05
+
+
+class Interrupted(Exception):
+    """The run was asked to stop by a signal (SIGINT or SIGTERM)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@dataclass
+class Summary:
+    """What a run did; written to ``<state>/<run>/summary.json`` and shown at the end."""
+
+    run: str
+    units: int
+    skipped: int = 0
+    done: int = 0
+    failed: int = 0
+    pending: int = 0
+    seconds: float = 0.0
+    causes: dict[str, int] = field(default_factory=dict)
+    stopped: str | None = None
+    retry: str | None = None
+    log: str = ""
+
+    @property
+    def throughput(self) -> float:
+        finished = self.done + self.failed
+        return finished / self.seconds if self.seconds > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        """The human summary printed at the end of a run."""
+        lines = [
+            f"run {self.run}: {self.done} done, {self.skipped} skipped (already done), "
+            f"{self.failed} failed, {self.pending} pending, in {duration(self.seconds)} "
+            f"({self.throughput:.1f} units/s)"
+        ]
+        if self.stopped:
+            lines.append(f"stopped early: {self.stopped}")
+        for cause, count in sorted(self.causes.items(), key=lambda item: -item[1]):
+            lines.append(f"  {count} failed with {cause}")
+        if self.retry:
+            lines.append(f"retry the failed units with: {self.retry}")
+        lines.append(f"log: {self.log}")
+        return lines
+
+
+def new_run_id(settings: Settings) -> str:
+    """A sortable, unique run name: UTC time, process id and shard."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    millis = int(time.time() * 1000) % 1000
+    shard = f"-shard{settings.shard.index}of{settings.shard.count}" if settings.shard else ""
+    return f"{stamp}.{millis:03d}Z-{os.getpid()}{shard}"
+
+
+def lock_path(settings: Settings) -> Path:
+    shard = f"-shard{settings.shard.index}of{settings.shard.count}" if settings.shard else ""
+    return Path(settings.state) / f"run{shard}.lock"
+
+
+def retry_command(settings: Settings) -> str:
+    return COMMAND + " retry" + (f" --shard {settings.shard}" if settings.shard else "")
+
+
+class _Recorder:
+    """Turns backend events into log lines, failure records, progress and stop decisions."""
+
+    def __init__(self, settings: Settings, log: RunLog, failures: FailureLog, total: int):
+        self.settings = settings
+        self.log = log
+        self.failures = failures
+        self.progress = Progress(total)
+        self.causes: Counter[str] = Counter()
+        self.streak: tuple[str, int] = ("", 0)
+        self.stopped: str | None = None
+        self.first_failure: Outcome | None = None
+        self.bar = tqdm.tqdm(
+            total=total,
+            unit="unit",
+            disable=None if settings.progress else True,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, Started):
+            self.log.write("START", event.unit, at=event.at, worker=event.worker)
+        elif isinstance(event, UserLog):
+            self.log.write("LOG", event.unit, level=event.level, at=event.at, message=event.message)
+        else:
+            self.finished(event)
+
+    def finished(self, outcome: Outcome) -> None:
+        progress = self.progress
+        if outcome.ok:
+            progress.done += 1
+            self.streak = ("", 0)
+            self.log.write(
+                "END",
+                outcome.unit,
+                seconds=outcome.seconds,
+                output=outcome.output,
+                steps=outcome.steps or None,
+                progress=f"{progress.finished}/{progress.total}",
+                eta=progress.eta(),
+            )
+        else:
+            progress.failed += 1
+            self.causes[outcome.cause] += 1
+            self.failures.add(outcome)
+            self.log.write(
+                "FAIL",
+                outcome.unit,
+                level="ERROR",
+                echo=True,
+                seconds=outcome.seconds,
+                error=f"{outcome.error}: {outcome.message}",
+                progress=f"{progress.finished}/{progress.total}",
+                eta=progress.eta(),
+            )
+            self.first_failure = self.first_failure or outcome
+            cause, count = self.streak
+            self.streak = (outcome.cause, count + 1 if cause == outcome.cause else 1)
+            limit = self.settings.max_consecutive_failures
+            if self.settings.fail_fast:
+                self.stopped = f"--fail-fast: unit {outcome.unit} failed"
+            elif limit and self.streak[1] >= limit:
+                self.stopped = (
+                    f"{limit} units in a row failed with {outcome.cause} (last: {outcome.unit}: "
+                    f"{outcome.message}); fix the cause, then run again"
+                )
+        self.bar.update(1)
+
+    def echo(self, line: str) -> None:
+        self.bar.write(line, file=sys.stderr)
+
+
+def _serial(job: Job[Any], settings: Settings, unit_ids: list[str]) -> Iterator[Event]:
+    """``--debug``: every unit in this process, exceptions not caught, so breakpoints work."""
+    worker = Worker(job, settings)
+    try:
+        for unit_id in unit_ids:
+            yield Started(unit_id, os.getpid(), time.time())
+            yield worker.attempt(unit_id, capture=False)
+    finally:
+        worker.close()
+
+
+def _backend(job: Job[Any], settings: Settings, unit_ids: list[str]) -> Iterator[Event]:
+    if settings.debug:
+        return _serial(job, settings, unit_ids)
+{%- if cookiecutter.scale_out == "dask" %}
+    if settings.backend == "dask":
+        from .dask_backend import DaskBackend
+
+        return DaskBackend(job, settings).events(unit_ids)
+{%- endif %}
+    pool = LocalPool(job, settings, settings.chunksize or _chunksize(len(unit_ids), settings))
+    return pool.events(unit_ids)
+
+
+def _chunksize(count: int, settings: Settings) -> int:
+    """Chunks small enough that every worker gets several, large enough to amortise IPC."""
+    return max(1, min(64, count // (settings.workers * 8)))
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def run(
+    settings: Settings,
+    *,
+    job: Job[Any] | None = None,
+    unit_ids: list[str] | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> Summary:
+    """Run every pending unit (or only ``unit_ids``); returns the summary.
+
+    Raises UserError for bad input before any work starts, and Interrupted (after recording
+    everything) when a signal stops the run.
+    """
+    job = job or default_job()
+    state = Path(settings.state)
+    with RunLock(lock_path(settings)) as lock:
+        ids = units.load(settings) if unit_ids is None else unit_ids
+        outputs = open_store(settings.output)
+        outputs.prepare()
+        done = set() if settings.overwrite else checkpoint.done_ids(outputs, job.suffix)
+        todo = checkpoint.pending(ids, done)
+        skipped = len(ids) - len(todo)
+        if settings.limit:
+            todo = todo[: settings.limit]
+        run_id = new_run_id(settings)
+        log = RunLog(state / run_id, run_id)
+        failures = FailureLog(state / run_id, run_id)
+        recorder = _Recorder(settings, log, failures, len(todo))
+        log.echo = echo or recorder.echo
+        summary = Summary(run_id, len(ids), skipped=skipped, log=str(log.human_path))
+        if lock.stale:
+            log.write("LOCK", level="WARN", echo=True, message=lock.stale)
+        log.write(
+            "RUN",
+            echo=True,
+            units=len(ids),
+            skipped=skipped,
+            todo=len(todo),
+            workers=1 if settings.debug else settings.workers,
+            backend="debug" if settings.debug else settings.backend,
+            output=outputs.url(""),
+            shard=str(settings.shard) if settings.shard else None,
+        )
+        previous = {
+            signum: signal.signal(signum, _raise_interrupted) for signum in (signal.SIGTERM,)
+        }
+        started = time.monotonic()
+        interrupted: Interrupted | None = None
+        events = _backend(job, settings, todo)
+        try:
+            for event in events:
+                recorder.handle(event)
+                if recorder.stopped:
+                    break
+        except KeyboardInterrupt:
+            interrupted = Interrupted(signal.SIGINT)
+        except Interrupted as exc:
+            interrupted = exc
+        except PoolError as exc:
+            recorder.stopped = str(exc)
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            recorder.bar.close()
+            summary.seconds = time.monotonic() - started
+            summary.done = recorder.progress.done
+            summary.failed = recorder.progress.failed
+            summary.pending = len(ids) - skipped - summary.done - summary.failed
+            summary.causes = dict(recorder.causes)
+            summary.stopped = recorder.stopped or (
+                f"interrupted by {interrupted}" if interrupted else None
+            )
+            failed_now = retry_list(state, checkpoint.done_ids(outputs, job.suffix))
+            in_run = set(ids)
+            write_ids(state / run_id / RETRY_LIST, [u for u in failed_now if u in in_run])
+            write_ids(state / RETRY_LIST, list(failed_now))
+            summary.retry = retry_command(settings) if failed_now else None
+            log.write(
+                "SUMMARY",
+                level="WARN" if summary.failed or summary.stopped else "INFO",
+                done=summary.done,
+                skipped=summary.skipped,
+                failed=summary.failed,
+                pending=summary.pending,
+                seconds=summary.seconds,
+                stopped=summary.stopped,
+                retry=summary.retry,
+            )
+            (state / run_id / "summary.json").write_text(
+                json.dumps({**asdict(summary), "ended": timestamp()}, indent=2) + "\n"
+            )
+            log.close()
+            failures.close()
+        if settings.fail_fast and recorder.first_failure is not None:
+            sys.stderr.write(recorder.first_failure.traceback or "")
+        if interrupted is not None:
+            raise interrupted
+        return summary

@@ -1,0 +1,133 @@
+"""What a unit is, and where the units come from: a unit-list file, a glob over the input
+files, or a function. Every id is checked before any work starts, because an id becomes a file
+name: a duplicate would overwrite, ``../x`` would escape the output folder."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from .errors import UserError
+from .settings import Settings, Shard
+from .storage import Store, open_store
+
+R = TypeVar("R")
+
+#: Names Windows refuses whatever the extension; rejected everywhere so outputs stay portable.
+RESERVED = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.IGNORECASE)
+UNSAFE_CHARACTERS = re.compile(r'[/\\<>:"|?*\x00-\x1f\x7f\s]')
+MAX_ID_BYTES = 200
+
+
+@dataclass(frozen=True)
+class Unit(Generic[R]):
+    """One unit of work as ``process`` sees it.
+
+    ``output`` is a temporary local path: write the unit's result there. It becomes the real
+    output (``<output>/<id><suffix>``) atomically, and only if ``process`` returns normally.
+    ``scratch`` is a private folder for temporary files, deleted after the unit.
+    """
+
+    id: str
+    output: Path
+    resources: R
+    inputs: Store
+    scratch: Path
+
+    def input(self, name: str) -> Path:
+        """A local path to ``name`` under the input root (fetched first if it is remote)."""
+        return self.inputs.local_copy(name, self.scratch)
+
+
+def check_id(unit_id: str) -> str | None:
+    """Why ``unit_id`` cannot be a unit id (it becomes a file name), or None if it can."""
+    if not unit_id:
+        return "is empty"
+    bad = UNSAFE_CHARACTERS.search(unit_id)
+    if bad:
+        return f"contains {bad.group()!r}, which is unsafe in a file name"
+    if unit_id.startswith("."):
+        return "starts with '.' (hidden files and '..' are not allowed)"
+    if unit_id.endswith("."):
+        return "ends with '.'"
+    if RESERVED.fullmatch(unit_id):
+        return "is a reserved file name on Windows"
+    if len(unit_id.encode("utf-8")) > MAX_ID_BYTES:
+        return f"is longer than {MAX_ID_BYTES} bytes"
+    return None
+
+
+def validated(entries: Iterable[tuple[str, str]]) -> list[str]:
+    """The ids of ``(where, id)`` entries, in order; the first bad or repeated one is an error."""
+    first_seen: dict[str, str] = {}
+    for where, unit_id in entries:
+        problem = check_id(unit_id)
+        if problem:
+            raise UserError(f"{where}: unit id {unit_id!r} {problem}")
+        if unit_id in first_seen:
+            raise UserError(
+                f"{where}: duplicate unit id {unit_id!r} (first at {first_seen[unit_id]})"
+            )
+        first_seen[unit_id] = where
+    return list(first_seen)
+
+
+def from_file(path: Path) -> Iterator[tuple[str, str]]:
+    """One id per line; lines starting with ``#`` are comments; blank lines are errors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read units file {path}: {exc}") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            raise UserError(f"{path}:{number}: blank line in the units file")
+        yield f"{path}:{number}", line
+
+
+def from_glob(inputs: Store, pattern: str) -> Iterator[tuple[str, str]]:
+    """The input files matching ``pattern``; a unit's id is its file name without extension."""
+    for name in sorted(inputs.glob(pattern)):
+        if not name.startswith("."):
+            yield inputs.url(name), name.split(".", 1)[0]
+
+
+def from_function(reference: str, settings: Settings) -> Iterator[tuple[str, str]]:
+    """Ids from ``module:function``, a callable taking the settings and returning ids."""
+    module_name, _, attribute = reference.partition(":")
+    try:
+        function: Callable[[Settings], Iterable[str]] = getattr(
+            importlib.import_module(module_name), attribute
+        )
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise UserError(f"units_function {reference!r} cannot be loaded: {exc}") from None
+    for index, unit_id in enumerate(function(settings)):
+        yield f"{reference} item {index}", unit_id
+
+
+def in_shard(unit_id: str, shard: Shard) -> bool:
+    """Whether ``unit_id`` belongs to ``shard``: a stable hash of the id alone, so a unit keeps
+    its shard when other units are added, and the shards are disjoint and cover every unit."""
+    digest = hashlib.blake2b(unit_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shard.count == shard.index
+
+
+def load(settings: Settings) -> list[str]:
+    """The validated unit ids of this run (this shard's only, if sharded), in source order."""
+    if settings.units_file:
+        entries: Iterable[tuple[str, str]] = from_file(Path(settings.units_file))
+    elif settings.units_function:
+        entries = from_function(settings.units_function, settings)
+    else:
+        entries = from_glob(open_store(settings.input), settings.units_glob or "*")
+    ids = validated(entries)
+    if settings.shard is not None:
+        shard = settings.shard
+        ids = [unit_id for unit_id in ids if in_shard(unit_id, shard)]
+    return ids

@@ -1,0 +1,126 @@
+"""What a worker does with one unit: time it, run ``process`` inside try/except, commit the
+output atomically, and turn any failure into a record naming the unit. Every backend (the
+local pool, ``--debug``, {% if cookiecutter.scale_out == "dask" %}Dask, {% endif %}shards) runs units through this one function.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from . import log
+from .checkpoint import output_name
+from .settings import Settings
+from .storage import open_store, remove_tree
+from .units import Unit
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Job(Generic[R]):
+    """The user's code: ``setup`` once per worker, ``process`` once per unit."""
+
+    process: Callable[[Unit[R]], None]
+    setup: Callable[[Settings], R]
+    suffix: str
+
+
+def default_job() -> Job[Any]:
+    """The job defined in ``process.py``."""
+    from . import process
+
+    return Job(process.process, process.setup, process.OUTPUT_SUFFIX)
+
+
+class Outcome(NamedTuple):
+    """The small record a unit's attempt sends back (never the data itself)."""
+
+    unit: str
+    ok: bool
+    started: float
+    seconds: float
+    output: str | None = None
+    steps: dict[str, float] | None = None
+    error: str | None = None
+    message: str | None = None
+    traceback: str | None = None
+
+    @property
+    def cause(self) -> str:
+        """What failures are grouped by: the exception type (and errno, if any)."""
+        return self.error or "unknown"
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """The type name (with the errno of an OSError) and message of an exception."""
+    name = type(exc).__qualname__
+    if isinstance(exc, OSError) and exc.errno is not None:
+        name = f"{name} [Errno {exc.errno}]"
+    return name, str(exc) or repr(exc)
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MiB (current on Linux, peak elsewhere)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+class Worker(Generic[R]):
+    """The state of one worker process: the job's resources, loaded once, and the stores."""
+
+    def __init__(self, job: Job[R], settings: Settings) -> None:
+        self.job = job
+        self.inputs = open_store(settings.input)
+        self.outputs = open_store(settings.output)
+        self.scratch_root = Path(tempfile.mkdtemp(prefix=f"unit-scratch-{os.getpid()}-"))
+        self.resources = job.setup(settings)
+
+    def attempt(self, unit_id: str, *, capture: bool = True) -> Outcome:
+        """Run one unit. With ``capture`` any exception becomes a failed Outcome; without it
+        (``--debug``) the exception propagates, so a debugger stops where it happened."""
+        name = output_name(unit_id, self.job.suffix)
+        scratch = self.scratch_root / unit_id
+        staged = self.outputs.staging_path(name, scratch)
+        started = time.time()
+        clock = time.perf_counter()
+        try:
+            with log.collecting_steps() as steps:
+                self.job.process(Unit(unit_id, staged, self.resources, self.inputs, scratch))
+            if not staged.exists():
+                raise RuntimeError("process() wrote nothing to unit.output")
+            url = self.outputs.commit(staged, name)
+            return Outcome(unit_id, True, started, time.perf_counter() - clock, url, steps)
+        except Exception as exc:
+            if not capture:
+                raise
+            error, message = describe(exc)
+            return Outcome(
+                unit_id,
+                False,
+                started,
+                time.perf_counter() - clock,
+                error=error,
+                message=message,
+                traceback=traceback.format_exc(),
+            )
+        finally:
+            staged.unlink(missing_ok=True)
+            if scratch.exists():
+                remove_tree(scratch)
+
+    def close(self) -> None:
+        remove_tree(self.scratch_root)
