@@ -10,8 +10,8 @@ import argparse
 import statistics
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
-
 
 from . import __version__, checkpoint, settings, units
 from .errors import UserError
@@ -83,9 +83,11 @@ def _execution(parser: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    main_parser = argparse.ArgumentParser(
-        prog=COMMAND, description="{{ cookiecutter.description }}"
-    )
+    try:
+        description = metadata.metadata(COMMAND)["Summary"]
+    except metadata.PackageNotFoundError:
+        description = None
+    main_parser = argparse.ArgumentParser(prog=COMMAND, description=description)
     main_parser.add_argument("--version", action="version", version=__version__)
     commands = main_parser.add_subparsers(dest="command", required=True)
     for name, summary in [
@@ -226,5 +228,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Interrupted as exc:
         sys.stderr.write(f"{COMMAND}: interrupted by {exc}; run again to resume\n")
         return 128 + exc.signum
-
-

@@ -115,7 +115,9 @@ def _coerce(name: str, value: object, origin: str) -> object:
         raise UserError(f"{origin}: {name} = {value!r} should be {_kind(expected)}")
     if not isinstance(value, expected):
         raise UserError(f"{origin}: {name} = {value!r} should be {_kind(expected)}")
-    return float(value) if expected == (int, float) else value  # type: ignore[arg-type]
+    if expected == (int, float) and isinstance(value, int):
+        return float(value)
+    return value
 
 
 def _kind(expected: type | tuple[type, ...]) -> str:
@@ -154,4 +156,4 @@ def load(config: Path | None, overrides: dict[str, object]) -> Settings:
         for key in unit_keys:  # a unit source on the command line replaces the file's
             values.pop(key, None)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)  # type: ignore[arg-type]  # types checked by _coerce

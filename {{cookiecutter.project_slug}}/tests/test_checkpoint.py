@@ -1,0 +1,80 @@
+"""The checkpoint: done iff the output exists, found in one listing; commits are atomic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }} import checkpoint, runner
+from {{ cookiecutter.package_name }}.storage import LocalStore
+from {{ cookiecutter.package_name }}.units import Unit
+from {{ cookiecutter.package_name }}.worker import Job, Worker
+
+from .conftest import settings
+
+
+def test_done_set_ignores_staged_and_foreign_files(tmp_path: Path) -> None:
+    for name in ("a.json", "b.json", ".c.json.part-1-ab", "notes.txt", ".hidden.json"):
+        (tmp_path / name).write_text("{}")
+    assert checkpoint.done_ids(LocalStore(str(tmp_path)), ".json") == {"a", "b"}
+
+
+def test_done_set_is_one_listing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = LocalStore(str(tmp_path))
+    for n in range(50):
+        (tmp_path / f"u{n}.json").write_text("{}")
+    calls: list[str] = []
+    original = LocalStore.names
+
+    def counting(self: LocalStore) -> list[str]:
+        calls.append("names")
+        return original(self)
+
+    monkeypatch.setattr(LocalStore, "names", counting)
+    monkeypatch.setattr(Path, "exists", lambda self: pytest.fail("per-unit existence check"))
+    assert len(checkpoint.done_ids(store, ".json")) == 50
+    assert calls == ["names"]
+
+
+def half_then_raise(unit: Unit[None]) -> None:
+    with unit.output.open("w") as handle:
+        handle.write("partial")
+        handle.flush()
+        raise OSError(28, "No space left on device")
+
+
+def no_setup(config: object) -> None:
+    return None
+
+
+def test_a_unit_that_fails_mid_write_leaves_nothing_that_counts(workdir: Path) -> None:
+    config = settings(workdir)
+    store = LocalStore(config.output)
+    store.prepare()
+    worker = Worker(Job(half_then_raise, no_setup, ".json"), config)
+    outcome = worker.attempt("tile_000")
+    assert not outcome.ok
+    assert outcome.error == "OSError [Errno 28]"
+    assert outcome.message is not None and "No space left" in outcome.message
+    assert list((workdir / "output").iterdir()) == []
+    assert checkpoint.done_ids(store, ".json") == set()
+
+
+def test_stale_staged_files_are_removed_before_a_run(workdir: Path) -> None:
+    output = workdir / "output"
+    output.mkdir()
+    stale = output / ".tile_000.json.part-999-abcd"
+    stale.write_text("half")
+    summary = runner.run(settings(workdir, limit=1))
+    assert not stale.exists()
+    assert summary.done == 1
+
+
+def test_overwrite_redoes_done_units(workdir: Path) -> None:
+    first = runner.run(settings(workdir))
+    assert first.done == 11
+    again = runner.run(settings(workdir))
+    assert (again.done, again.skipped) == (0, 11)
+    redo = runner.run(settings(workdir, overwrite=True))
+    assert (redo.done, redo.skipped, redo.failed) == (11, 0, 1)

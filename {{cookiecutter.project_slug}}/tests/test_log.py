@@ -1,0 +1,70 @@
+"""The log: timestamps on every line, one START and one END or FAIL per unit, parseable."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from {{ cookiecutter.package_name }} import runner
+from {{ cookiecutter.package_name }}.log import step
+from {{ cookiecutter.package_name }}.units import Unit
+from {{ cookiecutter.package_name }}.worker import Job
+
+from .conftest import settings
+
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 ")
+
+
+def events(run_dir: Path) -> list[dict[str, Any]]:
+    lines = (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_every_unit_has_one_start_and_one_end_or_fail(workdir: Path) -> None:
+    summary = runner.run(settings(workdir))
+    run_dir = Path(summary.log).parent
+    human = (run_dir / "run.log").read_text(encoding="utf-8").splitlines()
+    assert human and all(TIMESTAMP.match(line) for line in human)
+    records = events(run_dir)
+    starts = Counter(r["unit"] for r in records if r["event"] == "START")
+    ends = Counter(r["unit"] for r in records if r["event"] in ("END", "FAIL"))
+    assert set(starts.values()) == {1} and set(ends.values()) == {1}
+    assert starts.keys() == ends.keys() and len(starts) == 12
+    fails = [r for r in records if r["event"] == "FAIL"]
+    assert [r["unit"] for r in fails] == ["tile_007"]
+    # The documented grep recipes answer "how many done, which failed".
+    assert sum(" END " in line for line in human) == 11
+    failed_ids = [line.split()[3] for line in human if " FAIL " in line]
+    assert failed_ids == ["tile_007"]
+
+
+def test_end_lines_carry_duration_output_steps_and_eta(workdir: Path) -> None:
+    summary = runner.run(settings(workdir))
+    for record in events(Path(summary.log).parent):
+        if record["event"] == "END":
+            assert isinstance(record["seconds"], float)
+            output = Path(str(record["output"]))
+            assert output.is_absolute() and output.is_file()
+            assert output.name == f"{record['unit']}.json"
+            assert set(record["steps"]) == {"read", "compute", "write"}
+            assert re.fullmatch(r"\d+:\d\d:\d\d|\?", str(record["eta"]))
+
+
+def chatty(unit: Unit[None]) -> None:
+    with step("talk"):
+        logging.getLogger("user.code").warning("working on %s", unit.id)
+    unit.output.write_text(unit.id)
+
+
+def test_user_logging_in_workers_reaches_the_run_log(workdir: Path) -> None:
+    job = Job(chatty, lambda config: None, ".txt")
+    summary = runner.run(settings(workdir), job=job)
+    assert summary.done == 12
+    records = events(Path(summary.log).parent)
+    logged = {r["unit"]: r["message"] for r in records if r["event"] == "LOG"}
+    assert logged == {f"tile_{n:03d}": f"working on tile_{n:03d}" for n in range(12)}
+    assert all(r["level"] == "WARNING" for r in records if r["event"] == "LOG")

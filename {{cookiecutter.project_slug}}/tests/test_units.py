@@ -1,0 +1,104 @@
+"""Unit ids: validated before any work, sourced three ways, split into stable shards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }} import units
+from {{ cookiecutter.package_name }}.errors import UserError
+from {{ cookiecutter.package_name }}.settings import Settings, Shard
+
+from .conftest import settings
+
+
+def write_units(tmp_path: Path, text: str) -> Settings:
+    path = tmp_path / "units.txt"
+    path.write_text(text, encoding="utf-8")
+    return Settings(units_file=str(path), input=str(tmp_path), state=str(tmp_path / "runs"))
+
+
+def test_units_file_keeps_order_and_skips_comments(tmp_path: Path) -> None:
+    config = write_units(tmp_path, "# header\nb\na\nc\n")
+    assert units.load(config) == ["b", "a", "c"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ("a\nb\na\n", 3, "duplicate unit id 'a' (first at"),
+        ("a\n\nb\n", 2, "blank line"),
+        ("a\n../escape\n", 2, "contains '/'"),
+        ("/etc/passwd\n", 1, "contains '/'"),
+        ("a\nb\\c\n", 2, "contains '\\\\'"),
+        ("a\nnul\x00byte\n", 2, "contains '\\x00'"),
+        ("a\nCON\n", 2, "reserved file name on Windows"),
+        ("lpt1.txt\n", 1, "reserved file name on Windows"),
+        (".hidden\n", 1, "starts with '.'"),
+        ("..\n", 1, "starts with '.'"),
+        ("with space\n", 1, "contains ' '"),
+        ("x" * 201 + "\n", 1, "longer than 200 bytes"),
+    ],
+)
+def test_bad_unit_lists_are_rejected_naming_the_line(
+    tmp_path: Path, text: str, line: int, reason: str
+) -> None:
+    config = write_units(tmp_path, text)
+    with pytest.raises(UserError) as error:
+        units.load(config)
+    message = str(error.value)
+    assert f"units.txt:{line}:" in message
+    assert reason in message
+    assert "\n" not in message
+
+
+def test_glob_source_uses_file_stems(tmp_path: Path) -> None:
+    for name in ("b.csv", "a.csv", "notes.txt", ".hidden.csv"):
+        (tmp_path / name).write_text("x")
+    config = Settings(input=str(tmp_path), units_glob="*.csv")
+    assert units.load(config) == ["a", "b"]
+
+
+def list_units(config: Settings) -> list[str]:
+    """A units function for the test below."""
+    return [f"id-{n}" for n in range(3)]
+
+
+def test_function_source(tmp_path: Path) -> None:
+    config = Settings(units_function=f"{__name__}:list_units")
+    assert units.load(config) == ["id-0", "id-1", "id-2"]
+
+
+def test_function_source_that_cannot_load_is_a_user_error() -> None:
+    with pytest.raises(UserError, match=r"units_function 'no\.such\.module:f' cannot be loaded"):
+        units.load(Settings(units_function="no.such.module:f"))
+
+
+def test_shards_are_disjoint_cover_everything_and_are_stable(tmp_path: Path) -> None:
+    ids = [f"unit-{n}" for n in range(2000)]
+    count = 7
+    shards = [
+        {unit_id for unit_id in ids if units.in_shard(unit_id, Shard(index, count))}
+        for index in range(count)
+    ]
+    assert sum(len(shard) for shard in shards) == len(ids)
+    assert set().union(*shards) == set(ids)
+    assert all(len(shard) > 2000 / count / 2 for shard in shards)  # roughly balanced
+    # Adding units never moves an existing unit to another shard.
+    more = ids + [f"new-{n}" for n in range(500)]
+    for index in range(count):
+        again = {u for u in more if units.in_shard(u, Shard(index, count))}
+        assert shards[index] <= again
+
+
+def test_shard_setting_filters_loaded_units(workdir: Path) -> None:
+    every = units.load(settings(workdir))
+    parts = [units.load(settings(workdir, shard=Shard(i, 3))) for i in range(3)]
+    assert sorted(u for part in parts for u in part) == sorted(every)
+
+
+@pytest.mark.parametrize("text", ["1", "1/0", "3/3", "-1/2", "a/b", "1/2/3"])
+def test_bad_shard_text(text: str) -> None:
+    with pytest.raises(UserError, match="--shard"):
+        Shard.parse(text)
