@@ -1,0 +1,163 @@
+"""Bake every option combination; the projects must be complete, clean and working."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import Baked, Combo
+
+#: Files every project has, relative to its root; {pkg} is the package name.
+COMMON = {
+    ".cookiecutter.json",
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "README.md",
+    "pyproject.toml",
+    "example/units.txt",
+    "example/inputs/calibration.json",
+    *(f"example/inputs/tile_{n:03d}.csv" for n in range(12)),
+    *(
+        f"src/{{pkg}}/{name}"
+        for name in (
+            "__init__.py",
+            "__main__.py",
+            "py.typed",
+            "checkpoint.py",
+            "cli.py",
+            "errors.py",
+            "failures.py",
+            "lock.py",
+            "log.py",
+            "pool.py",
+            "process.py",
+            "runner.py",
+            "settings.py",
+            "storage.py",
+            "units.py",
+            "worker.py",
+        )
+    ),
+    *(
+        f"tests/{name}"
+        for name in (
+            "__init__.py",
+            "conftest.py",
+            "test_checkpoint.py",
+            "test_cli.py",
+            "test_log.py",
+            "test_units.py",
+        )
+    ),
+}
+JINJA = re.compile(r"\{\{\s*cookiecutter|\{%|%\}|\{#")
+
+
+def expected_tree(combo: Combo) -> set[str]:
+    files = {path.format(pkg=combo.package) for path in COMMON}
+    if combo.license != "Proprietary":
+        files.add("LICENSE")
+    if combo.scale_out == "dask":
+        files |= {f"src/{combo.package}/dask_backend.py", "tests/test_dask_backend.py"}
+    if combo.scale_out == "slurm":
+        files |= {"slurm/array.sbatch", "tests/test_slurm.py"}
+    if combo.storage == "s3":
+        files.add("tests/test_s3.py")
+    return files
+
+
+def tree(root: Path) -> set[str]:
+    skip = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "output", "runs"}
+    return {
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file()
+        and not skip.intersection(path.relative_to(root).parts)
+        and ".egg-info" not in path.as_posix()
+    }
+
+
+def test_generated_tree_is_exact(baked: Baked) -> None:
+    extra = {"tests/test_faults.py"}  # the fault-tolerance suite, once it lands
+    actual = tree(baked.root) - {p for p in extra if (baked.root / p).exists()}
+    assert actual == expected_tree(baked.combo)
+
+
+def test_no_template_markers_are_left(baked: Baked) -> None:
+    for relative in sorted(tree(baked.root)):
+        text = (baked.root / relative).read_text(encoding="utf-8", errors="replace")
+        marker = JINJA.search(text)
+        assert marker is None, f"{relative}: {marker.group()!r} left over"
+
+
+def test_answers_file_lets_cruft_update_the_project(baked: Baked) -> None:
+    answers = json.loads((baked.root / ".cookiecutter.json").read_text())
+    assert answers["project_slug"] == baked.combo.slug
+    assert answers["storage"] == baked.combo.storage
+    assert answers["scale_out"] == baked.combo.scale_out
+    assert "_template" in answers
+    assert not any(key in answers for key in ("_output_dir", "_repo_dir"))
+
+
+def test_options_not_chosen_leave_no_trace(baked: Baked) -> None:
+    source = "\n".join(path.read_text() for path in (baked.root / "src").rglob("*.py"))
+    pyproject = (baked.root / "pyproject.toml").read_text()
+    assert ("dask" in source) == (baked.combo.scale_out == "dask")
+    assert ("fsspec" in source) == (baked.combo.storage == "s3")
+    assert ("s3fs" in pyproject) == (baked.combo.storage == "s3")
+    assert ("distributed" in pyproject) == (baked.combo.scale_out == "dask")
+    assert f'requires-python = ">={baked.combo.python_version}"' in pyproject
+
+
+def test_the_projects_own_test_suite_passes(baked: Baked) -> None:
+    result = baked.run(baked.python, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert re.search(r"\d+ passed", result.stdout)
+
+
+def test_ruff_is_clean(baked: Baked) -> None:
+    result = baked.run(baked.python, "-m", "ruff", "check", "--no-cache", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_is_clean(baked: Baked, tmp_path_factory: pytest.TempPathFactory) -> None:
+    cache = tmp_path_factory.getbasetemp() / "mypy-cache"
+    result = baked.run(baked.python, "-m", "mypy", "--cache-dir", cache)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_unitwise_lint_is_clean_on_the_project(baked: Baked) -> None:
+    result = baked.run(baked.python, "-m", "unitwise_lint", "check", "src")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cli_runs_the_example_end_to_end(baked: Baked, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    shutil.copytree(baked.root / "example", work / "example")
+    shutil.copy(baked.root / "pyproject.toml", work / "pyproject.toml")
+    command = baked.python.parent / baked.combo.slug
+
+    first = baked.run(command, "run", "--no-progress", cwd=work)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "11 done, 0 skipped (already done), 1 failed" in first.stdout
+    assert len(list((work / "output").iterdir())) == 11
+
+    again = baked.run(command, "run", "--no-progress", cwd=work)
+    assert again.returncode == 1
+    assert "0 done, 11 skipped (already done), 1 failed" in again.stdout
+
+    failed = baked.run(command, "failed", "--ids", cwd=work)
+    assert failed.stdout == "tile_007\n"
+
+    tile = work / "example" / "inputs" / "tile_007.csv"
+    tile.write_text(tile.read_text().replace("n/a", "1.0"))
+    retry = baked.run(command, "retry", "--no-progress", cwd=work)
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    assert "1 done" in retry.stdout
+    status = baked.run(command, "status", cwd=work)
+    assert "done:    12" in status.stdout and "failed:  0" in status.stdout
