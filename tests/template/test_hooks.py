@@ -80,3 +80,24 @@ def test_default_bake_prints_next_steps(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "tile-processor run" in result.stdout
     assert (tmp_path / "tile-processor" / "src" / "tile_processor" / "process.py").is_file()
+
+
+def test_rendered_hooks_are_ruff_and_mypy_clean(tmp_path: Path) -> None:
+    """The hooks are Jinja templates; what cookiecutter renders from them must be clean code."""
+    from cookiecutter.environment import StrictEnvironment
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import prompt_for_config
+
+    context = generate_context(context_file=str(TEMPLATE / "cookiecutter.json"))
+    context["cookiecutter"] = prompt_for_config(context, no_input=True)
+    context["cookiecutter"]["_template"] = str(TEMPLATE)
+    environment = StrictEnvironment(context=context, keep_trailing_newline=True)
+    for hook in sorted((TEMPLATE / "hooks").glob("*.py")):
+        rendered = environment.from_string(hook.read_text()).render(**context)
+        (tmp_path / hook.name).write_text(rendered)
+    for command in (
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", str(tmp_path)],
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(tmp_path)],
+    ):
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
