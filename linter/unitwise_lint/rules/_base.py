@@ -156,20 +156,26 @@ class ScopedRule(Rule):
             elif isinstance(alias.name, cst.Name):
                 self._bind((alias.name.value,))
 
+    # Bindings are noted on the way in, taint on the way out: while the value is traversed,
+    # the targets still hold their previous value (``df = df[df.id == unit]``).
     def visit_Assign(self, node: cst.Assign) -> None:
-        names = [n for t in node.targets for n in target_names(t.target)]
-        self._bind(names)
-        self._taint(node.value, names)
+        self._bind(n for t in node.targets for n in target_names(t.target))
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        names = [n for t in original_node.targets for n in target_names(t.target)]
+        self._taint(original_node.value, names)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        names = list(target_names(node.target))
-        self._bind(names)
-        self._taint(node.value, names)
+        self._bind(target_names(node.target))
+
+    def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
+        self._taint(original_node.value, list(target_names(original_node.target)))
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        names = list(target_names(node.target))
-        self._bind(names)
-        self._taint(node.value, names)
+        self._bind(target_names(node.target))
+
+    def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
+        self._taint(original_node.value, list(target_names(original_node.target)))
 
     def visit_For(self, node: cst.For) -> None:
         names = list(target_names(node.target))
@@ -183,9 +189,10 @@ class ScopedRule(Rule):
             self._taint(node.item, names)
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        names = list(target_names(node.target))
-        self._bind(names)
-        self._taint(node.value, names)
+        self._bind(target_names(node.target))
+
+    def leave_NamedExpr(self, original_node: cst.NamedExpr) -> None:
+        self._taint(original_node.value, list(target_names(original_node.target)))
 
     def visit_Del(self, node: cst.Del) -> None:
         self._bind(target_names(node.target))

@@ -170,15 +170,19 @@ def subscript_base(node: cst.BaseExpression) -> cst.Name | None:
     return node if isinstance(node, cst.Name) else None
 
 
-def chain_root(node: cst.BaseExpression) -> cst.BaseExpression:
-    """The start of a method/attribute/subscript chain: ``df`` for ``df.loc[x].sum()``."""
+def chain(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """``node``, then what it is called, indexed or accessed on, down to the start.
+
+    ``df.loc[x].sum()`` gives the call, ``df.loc[x].sum``, ``df.loc[x]``, ``df.loc``, ``df``.
+    """
     while True:
+        yield node
         if isinstance(node, (cst.Attribute, cst.Subscript)):
             node = node.value
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-            node = node.func.value
+        elif isinstance(node, cst.Call):
+            node = node.func
         else:
-            return node
+            return
 
 
 def _children_exprs(node: cst.CSTNode) -> Sequence[cst.CSTNode]:

@@ -17,7 +17,7 @@ _DEFAULT_PREFIXES = ["/home/", "/Users/", "/root/", "/mnt/", "/media/", "/scratc
 class AbsolutePath(Rule):
     code = "UW502"
     name = "absolute-path"
-    message = "Hard-coded absolute path `{path}`: take it from configuration"
+    message = "Hard-coded absolute path: take it from configuration"
     rationale = (
         "A path under someone's home directory, a mount point or a Windows drive works on "
         "exactly one machine. On a cluster node, in a container or on a colleague's laptop "
@@ -63,7 +63,7 @@ class AbsolutePath(Rule):
 
     def _report(self, node: cst.CSTNode, text: str) -> None:
         shown = text if len(text) <= 60 else text[:57] + "..."
-        self.report(node, self.message.format(path=shown))
+        self.report(node, f"Hard-coded absolute path `{shown}`: take it from configuration")
 
     def visit_Expr(self, node: cst.Expr) -> None:
         # A string statement is a docstring (or dead text), not a path in use.
