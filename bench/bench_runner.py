@@ -1,0 +1,222 @@
+"""Runner throughput, resume time and memory, against a bare ``multiprocess.Pool``.
+
+    python bench/bench_runner.py [--quick] [--json bench/results/runner.json]
+
+Every contender runs in the same process tree on the same machine, and the table reports
+ratios, so the numbers stay meaningful on a noisy machine. The runner does full per-unit work:
+START and END log lines (human and JSON), an atomic output file per unit, error capture; the
+bare pool only computes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import multiprocess
+
+from _baked import bake
+
+WORKERS = 2
+
+
+def spin(seconds: float) -> None:
+    """Burn CPU for ``seconds`` (not sleep: the point is CPU-bound units)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def bare_trivial(index: int) -> int:
+    return index
+
+
+def bare_cpu(index: int) -> int:
+    spin(0.005)
+    return index
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def bare_pool(function: Callable[[int], int], count: int) -> float:
+    started = time.perf_counter()
+    with multiprocess.Pool(WORKERS) as pool:
+        chunksize = max(1, min(64, count // (WORKERS * 8)))
+        for _ in pool.imap_unordered(function, range(count), chunksize=chunksize):
+            pass
+    return time.perf_counter() - started
+
+
+def joblib_run(function: Callable[[int], int], count: int) -> float | None:
+    try:
+        import joblib
+    except ImportError:
+        return None
+    started = time.perf_counter()
+    joblib.Parallel(n_jobs=WORKERS, batch_size="auto")(
+        joblib.delayed(function)(i) for i in range(count)
+    )
+    return time.perf_counter() - started
+
+
+def ours(package: Any, work: Path, count: int, cpu: bool) -> tuple[float, dict[str, Any]]:
+    """Run ``count`` units with the baked runner; returns wall seconds and the summary."""
+    runner = importlib.import_module(f"{package.__name__}.runner")
+    settings_module = importlib.import_module(f"{package.__name__}.settings")
+    worker = importlib.import_module(f"{package.__name__}.worker")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    units = work / "units.txt"
+    units.write_text("".join(f"u{i:07d}\n" for i in range(count)))
+    settings = settings_module.Settings(
+        input=str(work / "in"),
+        output=str(work / "out"),
+        state=str(work / "runs"),
+        units_file=str(units),
+        workers=WORKERS,
+        progress=False,
+    )
+    job = worker.Job(cpu_process if cpu else trivial_process, no_setup, ".out")
+    started = time.perf_counter()
+    summary = runner.run(settings, job=job, echo=lambda line: None)
+    seconds = time.perf_counter() - started
+    assert summary.done == count, summary
+    return seconds, {"done": summary.done, "log": summary.log}
+
+
+def trivial_process(unit: Any) -> None:
+    unit.output.write_bytes(b"")
+
+
+def cpu_process(unit: Any) -> None:
+    spin(0.005)
+    unit.output.write_bytes(b"")
+
+
+def no_setup(settings: Any) -> None:
+    return None
+
+
+def resume(package: Any, work: Path) -> float:
+    """Seconds for a run over units that are all done already (work must hold a full run)."""
+    runner = importlib.import_module(f"{package.__name__}.runner")
+    settings_module = importlib.import_module(f"{package.__name__}.settings")
+    worker = importlib.import_module(f"{package.__name__}.worker")
+    settings = settings_module.Settings(
+        input=str(work / "in"),
+        output=str(work / "out"),
+        state=str(work / "runs"),
+        units_file=str(work / "units.txt"),
+        workers=WORKERS,
+        progress=False,
+    )
+    job = worker.Job(trivial_process, no_setup, ".out")
+    started = time.perf_counter()
+    summary = runner.run(settings, job=job, echo=lambda line: None)
+    seconds = time.perf_counter() - started
+    assert summary.done == 0 and summary.skipped > 0, summary
+    return seconds
+
+
+def memory(root: Path, count: int) -> dict[str, float]:
+    """Peak RSS of the main process and of the largest worker, in a fresh interpreter."""
+    code = f"""
+import json, resource, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+sys.path.insert(0, {str(root / "src")!r})
+import bench_runner as b, importlib
+package = importlib.import_module({root.name.replace("-", "_")!r})
+from pathlib import Path
+b.ours(package, Path({str(root)!r}) / "mem-{count}", {count}, cpu=False)
+print(json.dumps({{"parent_mb": b.peak_rss_mb(), "worker_mb": b.peak_rss_mb(resource.RUSAGE_CHILDREN)}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10x fewer units")
+    parser.add_argument("--json", type=Path, default=Path("bench/results/runner.json"))
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    root, package = bake("Unitwise Bench Project")
+    work = Path(tempfile.mkdtemp(prefix="unitwise-bench-work-"))
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "workers": WORKERS,
+        }
+    }
+    rows: list[tuple[str, str, str, str]] = []
+
+    trivial = 100_000 // scale
+    bare = bare_pool(bare_trivial, trivial)
+    mine, _ = ours(package, work / "trivial", trivial, cpu=False)
+    lib = joblib_run(bare_trivial, trivial)
+    results["trivial"] = {
+        "units": trivial,
+        "bare_pool_s": bare,
+        "unitwise_s": mine,
+        "joblib_s": lib,
+        "unitwise_units_per_s": trivial / mine,
+        "ratio_vs_bare": mine / bare,
+    }
+    rows.append((f"{trivial:,} trivial units", f"{bare:.2f} s", f"{mine:.2f} s",
+                 f"{trivial / mine:,.0f} units/s (target >= 20,000); x{mine / bare:.1f} bare"))
+
+    cpu = 10_000 // scale
+    bare = bare_pool(bare_cpu, cpu)
+    mine, _ = ours(package, work / "cpu", cpu, cpu=True)
+    lib = joblib_run(bare_cpu, cpu)
+    results["cpu_5ms"] = {
+        "units": cpu,
+        "bare_pool_s": bare,
+        "unitwise_s": mine,
+        "joblib_s": lib,
+        "ratio_vs_bare": mine / bare,
+    }
+    rows.append((f"{cpu:,} units of 5 ms CPU", f"{bare:.2f} s", f"{mine:.2f} s",
+                 f"x{mine / bare:.2f} bare (target <= 1.10)"))
+
+    seconds = resume(package, work / "trivial")
+    results["resume"] = {"units": trivial, "seconds": seconds}
+    rows.append((f"resume over {trivial:,} done units", "-", f"{seconds:.2f} s",
+                 "target < 2 s"))
+
+    small, large = memory(root, 1_000), memory(root, 100_000 // scale)
+    results["memory"] = {"1000": small, str(100_000 // scale): large}
+    rows.append((f"peak RSS parent 1,000 / {100_000 // scale:,} units", "-",
+                 f"{small['parent_mb']:.0f} / {large['parent_mb']:.0f} MiB", "target: flat"))
+    rows.append((f"peak RSS worker 1,000 / {100_000 // scale:,} units", "-",
+                 f"{small['worker_mb']:.0f} / {large['worker_mb']:.0f} MiB", "target: flat"))
+
+    widths = [max(len(row[i]) for row in rows + [("case", "bare Pool", "unitwise", "")])
+              for i in range(4)]
+    header = ("case", "bare Pool", "unitwise", "result")
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {args.json}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
