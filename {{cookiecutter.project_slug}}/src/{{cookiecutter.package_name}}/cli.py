@@ -7,8 +7,11 @@ configuration (one ``error:`` line, no traceback), 128 + signal number when inte
 from __future__ import annotations
 
 import argparse
+import json
+import signal
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -18,10 +21,10 @@ from .errors import UserError
 from .failures import RETRY_LIST, retry_list, run_dirs, write_ids
 from .lock import RunLock
 from .log import duration, read_events
-from .runner import COMMAND, Interrupted, lock_path, run
+from .runner import COMMAND, Interrupted, Summary, lock_path, run
 from .settings import Settings, Shard
 from .storage import open_store
-from .worker import default_job
+from .worker import load_job
 
 
 def echo(line: str = "") -> None:
@@ -41,6 +44,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--units-glob", help="units are the input files matching this pattern")
     source.add_argument("--units-function", help="module:function returning the unit ids")
     where.add_argument("--shard", type=Shard.parse, help="only shard I of N (0-based), e.g. 0/4")
+    where.add_argument(
+        "--job", help="the code to run: module (with process/setup) or module:Job attribute"
+    )
 
 
 def _execution(parser: argparse.ArgumentParser) -> None:
@@ -124,7 +130,8 @@ def _run(config: Settings, unit_ids: list[str] | None) -> int:
 def _retry(config: Settings) -> int:
     ids = units.load(config)
     outputs = open_store(config.output)
-    failed = retry_list(Path(config.state), checkpoint.done_ids(outputs, default_job().suffix))
+    done = checkpoint.done_ids(outputs, load_job(config.job).suffix)
+    failed = retry_list(Path(config.state), done)
     todo = [unit_id for unit_id in ids if unit_id in failed]
     if not todo:
         echo("nothing to retry: no unit failed without having an output since")
@@ -135,7 +142,7 @@ def _retry(config: Settings) -> int:
 
 def _failed(config: Settings, ids_only: bool) -> int:
     state = Path(config.state)
-    done = checkpoint.done_ids(open_store(config.output), default_job().suffix)
+    done = checkpoint.done_ids(open_store(config.output), load_job(config.job).suffix)
     failed = retry_list(state, done)
     write_ids(state / RETRY_LIST, list(failed))
     for unit_id, record in failed.items():
@@ -161,14 +168,21 @@ def _is_running(config: Settings) -> bool:
 
 def _status(config: Settings) -> int:
     ids = units.load(config)
-    done = checkpoint.done_ids(open_store(config.output), default_job().suffix)
+    done = checkpoint.done_ids(open_store(config.output), load_job(config.job).suffix)
     done_count = sum(1 for unit_id in ids if unit_id in done)
     failed = retry_list(Path(config.state), done)
     failed_count = sum(1 for unit_id in ids if unit_id in failed)
     pending = len(ids) - done_count - failed_count
+    causes = Counter(
+        str(record.get("error")) for unit_id, record in failed.items() if unit_id in ids
+    )
+    grouped = ", ".join(f"{count} {cause}" for cause, count in causes.most_common())
     echo(f"units:   {len(ids)}")
     echo(f"done:    {done_count}")
-    echo(f"failed:  {failed_count}" + (f"  (list them: {COMMAND} failed)" if failed_count else ""))
+    echo(
+        f"failed:  {failed_count}"
+        + (f"  ({grouped}; list them: {COMMAND} failed)" if failed_count else "")
+    )
     echo(f"pending: {pending}")
     runs = run_dirs(Path(config.state))
     if not runs:
@@ -192,6 +206,12 @@ def _status(config: Settings) -> int:
         f"last run: {last.name} ({'running' if running else 'ended'}), "
         f"{finished} units finished in {duration(elapsed)} ({rate:.1f} units/s)"
     )
+    summary = _summary_lines(last)
+    if summary:
+        for line in summary:
+            echo(f"  {line}")
+    elif not running:
+        echo("  no summary: the run was killed before it could write one; run again to resume")
     todo = pending + failed_count
     echo("eta:     " + (duration(todo / rate) if rate > 0 and todo else "-") + " at that rate")
     if steps:
@@ -201,6 +221,16 @@ def _status(config: Settings) -> int:
             echo(f"  {name:<12} {statistics.fmean(values):10.4f} {sum(values):10.2f}")
     echo(f"log:     {last / 'run.log'}")
     return 0
+
+
+def _summary_lines(run_dir: Path) -> list[str]:
+    """The end-of-run summary of a run that ended (without its log line), else nothing."""
+    try:
+        record = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        known = {name: record[name] for name in Summary.__dataclass_fields__ if name in record}
+        return Summary(**known).lines()[:-1]
+    except (OSError, ValueError, TypeError, KeyError):
+        return []
 
 
 def _seconds_between(first: str, last: str) -> float:
@@ -226,5 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{COMMAND}: error: {exc}\n")
         return 2
     except Interrupted as exc:
+        for line in exc.summary.lines() if exc.summary else []:
+            echo(line)
         sys.stderr.write(f"{COMMAND}: interrupted by {exc}; run again to resume\n")
         return 128 + exc.signum
+    except KeyboardInterrupt:  # Ctrl-C before a run began or outside one
+        sys.stderr.write(f"{COMMAND}: interrupted by SIGINT; run again to resume\n")
+        return 128 + signal.SIGINT

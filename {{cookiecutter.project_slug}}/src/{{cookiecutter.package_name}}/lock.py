@@ -17,6 +17,23 @@ from types import TracebackType
 from .errors import UserError
 from .log import timestamp
 
+#: The descriptors of the locks this process holds. A forked child (a worker) closes its copies:
+#: the kernel releases an ``flock`` only when every descriptor of it is closed, so a worker that
+#: outlived a killed main process would otherwise keep the lock of a run that is gone.
+_HELD: set[int] = set()
+
+
+def _close_in_child() -> None:
+    for fd in _HELD:
+        try:
+            os.close(fd)
+        except OSError:
+            continue
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_in_child)
+
 
 class RunLock:
     """``with RunLock(path):`` holds the lock or raises a UserError naming its holder."""
@@ -47,6 +64,7 @@ class RunLock:
                 f"{previous.get('host', '?')} (started {previous.get('started', '?')}), "
                 "which is no longer running"
             )
+        _HELD.add(self.fd)
         info = {"pid": os.getpid(), "host": socket.gethostname(), "started": timestamp()}
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, json.dumps(info).encode(), 0)
@@ -66,6 +84,7 @@ class RunLock:
         value: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        _HELD.discard(self.fd)
         os.ftruncate(self.fd, 0)
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)

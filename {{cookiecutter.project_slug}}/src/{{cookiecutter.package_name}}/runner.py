@@ -28,11 +28,9 @@ from .log import Progress, RunLog, duration, timestamp
 from .pool import Event, LocalPool, PoolError, Started, UserLog
 from .settings import Settings
 from .storage import open_store
-from .worker import Job, Outcome, Worker, default_job
+from .worker import Job, Outcome, Worker, load_job
 
 COMMAND = "{{ cookiecutter.project_slug }}"
-#: Chunk sizes of the adaptive default aim at chunks of about this many seconds of work.
-CHUNK_SECONDS = 0.05
 
 
 class Interrupted(Exception):
@@ -41,6 +39,8 @@ class Interrupted(Exception):
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
+        #: What the run did before it stopped (None if it stopped before it began).
+        self.summary: Summary | None = None
 
 
 @dataclass
@@ -191,13 +191,7 @@ def _backend(job: Job[Any], settings: Settings, unit_ids: list[str]) -> Iterator
 
         return DaskBackend(job, settings).events(unit_ids)
 {%- endif %}
-    pool = LocalPool(job, settings, settings.chunksize or _chunksize(len(unit_ids), settings))
-    return pool.events(unit_ids)
-
-
-def _chunksize(count: int, settings: Settings) -> int:
-    """Chunks small enough that every worker gets several, large enough to amortise IPC."""
-    return max(1, min(64, count // (settings.workers * 8)))
+    return LocalPool(job, settings).events(unit_ids)
 
 
 def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
@@ -216,10 +210,11 @@ def run(
     Raises UserError for bad input before any work starts, and Interrupted (after recording
     everything) when a signal stops the run.
     """
-    job = job or default_job()
+    job = job or load_job(settings.job)
     state = Path(settings.state)
+    # Bad unit ids are rejected before anything is created, the lock and state folder included.
+    ids = units.load(settings) if unit_ids is None else unit_ids
     with RunLock(lock_path(settings)) as lock:
-        ids = units.load(settings) if unit_ids is None else unit_ids
         outputs = open_store(settings.output)
         outputs.prepare()
         done = set() if settings.overwrite else checkpoint.done_ids(outputs, job.suffix)
@@ -278,7 +273,12 @@ def run(
             summary.stopped = recorder.stopped or (
                 f"interrupted by {interrupted}" if interrupted else None
             )
-            failed_now = retry_list(state, checkpoint.done_ids(outputs, job.suffix))
+            # The retry list needs the outputs as they are now; if this run wrote none, the
+            # listing made at the start still says it (a resume costs ONE listing, not two).
+            written = settings.overwrite or recorder.progress.done
+            failed_now = retry_list(
+                state, checkpoint.done_ids(outputs, job.suffix) if written else done
+            )
             in_run = set(ids)
             write_ids(state / run_id / RETRY_LIST, [u for u in failed_now if u in in_run])
             write_ids(state / RETRY_LIST, list(failed_now))
@@ -302,5 +302,6 @@ def run(
         if settings.fail_fast and recorder.first_failure is not None:
             sys.stderr.write(recorder.first_failure.traceback or "")
         if interrupted is not None:
+            interrupted.summary = summary
             raise interrupted
         return summary

@@ -57,6 +57,9 @@ class Settings:
     units_file: str | None = None
     units_glob: str | None = None
     units_function: str | None = None
+    #: The code that processes a unit: a module defining ``process`` (and optionally ``setup``
+    #: and ``OUTPUT_SUFFIX``), or ``module:attribute`` naming a ``worker.Job``.
+    job: str = "{{ cookiecutter.package_name }}.process"
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     chunksize: int = 0
     max_tasks_per_worker: int = 1000

@@ -5,6 +5,7 @@ local pool, ``--debug``, {% if cookiecutter.scale_out == "dask" %}Dask, {% endif
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from . import log
 from .checkpoint import output_name
+from .errors import UserError
 from .settings import Settings
 from .storage import open_store, remove_tree
 from .units import Unit
@@ -33,11 +35,31 @@ class Job(Generic[R]):
     suffix: str
 
 
+def _no_setup(settings: Settings) -> None:
+    return None
+
+
+def load_job(reference: str) -> Job[Any]:
+    """The job named by the ``job`` setting: ``module`` (which defines ``process`` and
+    optionally ``setup`` and ``OUTPUT_SUFFIX``) or ``module:attribute`` naming a ``Job``."""
+    module_name, _, attribute = reference.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        target = getattr(module, attribute) if attribute else module
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise UserError(f"job {reference!r} cannot be loaded: {exc}") from None
+    if isinstance(target, Job):
+        return target
+    process = getattr(target, "process", None) if not attribute else None
+    if not callable(process):
+        raise UserError(f"job {reference!r} is neither a module defining process(unit) nor a Job")
+    setup = getattr(target, "setup", _no_setup)
+    return Job(process, setup, str(getattr(target, "OUTPUT_SUFFIX", "")))
+
+
 def default_job() -> Job[Any]:
     """The job defined in ``process.py``."""
-    from . import process
-
-    return Job(process.process, process.setup, process.OUTPUT_SUFFIX)
+    return load_job("{{ cookiecutter.package_name }}.process")
 
 
 class Outcome(NamedTuple):

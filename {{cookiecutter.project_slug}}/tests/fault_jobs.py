@@ -1,0 +1,134 @@
+"""Jobs that misbehave on purpose, for ``test_faults.py``.
+
+The command line runs them with ``--job tests.fault_jobs:<NAME>`` (the tests put the project
+root on ``PYTHONPATH``). A unit's id says what it does, so one units file can mix healthy and
+faulty units:
+
+- ``kill-*``: the worker SIGKILLs itself the first time it runs the unit (as the OOM killer
+  would), then the unit succeeds (a marker file in the input folder remembers the first time);
+- ``hang-*``: never returns;
+- ``bad-*``: raises ``ValueError``;
+- ``big-*``: writes more than the worker's file-size limit (``RLIMIT_FSIZE``, set by ``setup``
+  when ``FAULT_FSIZE_LIMIT`` is set), so the write fails with ``EFBIG`` half-way;
+- anything else: sleeps ``FAULT_SLEEP`` seconds and writes ``expected_output(id)`` in a few
+  pieces, so that an interrupt can land in the middle of a write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import resource
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.units import Unit
+from {{ cookiecutter.package_name }}.worker import Job, rss_mb
+
+SUFFIX = ".out"
+#: Bytes every ``big-*`` unit writes; more than any file-size limit the tests set.
+BIG_BYTES = 1 << 20
+#: The memory a ``LEAKY`` unit keeps for the life of its worker.
+LEAK_MB = 16
+SETUP_LOG = "setup-calls.txt"
+
+
+def expected_output(unit_id: str) -> bytes:
+    """What a healthy unit writes: a function of its id only, a few KiB."""
+    digest = hashlib.sha256(unit_id.encode()).hexdigest()
+    return (f"{unit_id}\n" + digest * 64 + "\n").encode()
+
+
+def setup(settings: Settings) -> Path:
+    """Once per worker: apply the file-size limit if asked; the resource is the input folder."""
+    limit = os.environ.get("FAULT_FSIZE_LIMIT")
+    if limit:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # so a write raises EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(limit), resource.RLIM_INFINITY))
+    return Path(settings.input)
+
+
+def faulty(unit: Unit[Path]) -> None:
+    kind = unit.id.split("-", 1)[0]
+    if kind == "kill":
+        marker = unit.resources / f"{unit.id}.killed"
+        if not marker.exists():
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+    elif kind == "hang":
+        while True:
+            time.sleep(1)
+    elif kind == "bad":
+        raise ValueError(f"{unit.id} is bad on purpose")
+    elif kind == "big":
+        with unit.output.open("wb") as handle:
+            for _ in range(BIG_BYTES // 4096):
+                handle.write(b"x" * 4096)
+                handle.flush()
+        return
+    time.sleep(float(os.environ.get("FAULT_SLEEP", "0")))
+    data = expected_output(unit.id)
+    with unit.output.open("wb") as handle:
+        for start in range(0, len(data), 1024):
+            handle.write(data[start : start + 1024])
+            handle.flush()
+
+
+FAULTY = Job(faulty, setup, SUFFIX)
+
+
+def setup_counted(settings: Settings) -> Path:
+    """Records every call: one line with the pid, appended atomically (O_APPEND)."""
+    with open(Path(settings.input) / SETUP_LOG, "a", encoding="ascii") as handle:
+        handle.write(f"{os.getpid()}\n")
+    return Path(settings.input)
+
+
+def report_pid(unit: Unit[Path]) -> None:
+    unit.output.write_text(json.dumps({"pid": os.getpid()}))
+
+
+COUNTING = Job(report_pid, setup_counted, SUFFIX)
+
+_leaked: list[bytearray] = []
+
+
+def leak(unit: Unit[Path]) -> None:
+    """Keeps LEAK_MB MiB for as long as the worker lives, as a leaky library would."""
+    _leaked.append(bytearray(b"\x01") * (LEAK_MB << 20))
+    unit.output.write_text(json.dumps({"pid": os.getpid(), "rss_mb": rss_mb()}))
+
+
+LEAKY = Job(leak, setup_counted, SUFFIX)
+
+
+def chatty(unit: Unit[Path]) -> None:
+    """Logs through ``logging`` twice (one message spanning lines); every 250th unit fails."""
+    logger = logging.getLogger("user.chatty")
+    logger.info("begin %s", unit.id)
+    number = int(unit.id.rsplit("-", 1)[1])
+    logger.warning('unit %s says "hi"\nover = two lines, ünïcödé', unit.id)
+    if number % 250 == 0:
+        raise RuntimeError(f"unit {unit.id} fails on purpose")
+    unit.output.write_bytes(unit.id.encode())
+
+
+CHATTY = Job(chatty, setup, SUFFIX)
+
+
+def trivial(unit: Unit[Path]) -> None:
+    unit.output.write_bytes(unit.id.encode())
+
+
+TRIVIAL = Job(trivial, setup, SUFFIX)
+
+
+def many_units(settings: Settings) -> Iterator[str]:
+    """A units function: ``FAULT_UNITS`` ids, generated (no units file to read)."""
+    for number in range(int(os.environ["FAULT_UNITS"])):
+        yield f"unit-{number:06d}"

@@ -1,0 +1,111 @@
+"""Helpers of the fault tests: run the real command line in subprocesses, read what it left."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]
+
+from .conftest import PROJECT_ROOT
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+COMMAND = "{{ cookiecutter.project_slug }}"
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """The environment of a command-line subprocess: ``tests.fault_jobs`` is importable."""
+    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path, **extra}
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", PACKAGE, *args]
+
+
+def job_args(job: str, *extra: str) -> list[str]:
+    """Options of a run of ``tests.fault_jobs:<job>`` over ``units.txt`` in the cwd."""
+    return [
+        "--job",
+        f"tests.fault_jobs:{job}",
+        "--units-file",
+        "units.txt",
+        "--input",
+        "inputs",
+        "--output",
+        "out",
+        "--state",
+        "runs",
+        "--no-progress",
+        *extra,
+    ]
+
+
+def cli(
+    *args: str, cwd: Path, timeout: float = 90, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the command line to the end (killed and failed after ``timeout`` seconds)."""
+    return subprocess.run(
+        command(*args),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or environment(),
+        check=False,
+    )
+
+
+def write_units(root: Path, ids: Iterable[str]) -> list[str]:
+    """``units.txt`` and an empty ``inputs`` folder in ``root``; returns the ids."""
+    ids = list(ids)
+    (root / "units.txt").write_text("".join(f"{unit_id}\n" for unit_id in ids))
+    (root / "inputs").mkdir(exist_ok=True)
+    return ids
+
+
+def run_dirs(state: Path) -> list[Path]:
+    return sorted(path for path in state.iterdir() if path.is_dir()) if state.is_dir() else []
+
+
+def events(run_dir: Path) -> list[dict[str, Any]]:
+    """Every record of a machine log; a line that does not parse fails the test."""
+    lines = (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """Every file in ``folder`` (hidden ones included) and its bytes."""
+    if not folder.is_dir():
+        return {}
+    return {path.name: path.read_bytes() for path in folder.iterdir()}
+
+
+def visible(folder: Path) -> dict[str, bytes]:
+    """The files that count as outputs: the hidden, staged ones never do."""
+    return {name: data for name, data in files(folder).items() if not name.startswith(".")}
+
+
+def alive(pids: Iterable[int]) -> list[int]:
+    """The processes among ``pids`` that still run (a zombie has ended)."""
+    running = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                running.append(pid)
+        except psutil.NoSuchProcess:
+            continue
+    return running
+
+
+def children(pid: int) -> list[int]:
+    """The pids of the worker processes (every descendant) of ``pid``."""
+    try:
+        return [int(child.pid) for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
