@@ -50,6 +50,10 @@ FLUSH_SECONDS = 0.01
 WATCH_SECONDS = 0.25
 #: What a board's position holds before its worker started any unit.
 IDLE = -1.0
+#: The adaptive chunk size aims at chunks of about this many seconds of work ...
+CHUNK_SECONDS = 0.05
+#: ... and never sends more units at once than this.
+MAX_CHUNK = 256
 
 
 class Started(NamedTuple):
@@ -196,10 +200,11 @@ class _Slot:
 class LocalPool:
     """Runs a job over unit ids in worker processes; ``events`` yields what happens."""
 
-    def __init__(self, job: Job[Any], settings: Settings, chunksize: int) -> None:
+    def __init__(self, job: Job[Any], settings: Settings) -> None:
         self.job = job
         self.settings = settings
-        self.chunksize = max(1, chunksize)
+        #: Mean seconds per unit so far (for the adaptive chunk size), None before any unit.
+        self.mean_seconds: float | None = None
         self.context = multiprocess.get_context(settings.start_method or default_start_method())
         self.slots: list[_Slot] = []
         self.queue: deque[str] = deque()
@@ -229,10 +234,22 @@ class LocalPool:
         self.selector.register(process.sentinel, selectors.EVENT_READ, (slot, True))
         return slot
 
+    def _chunksize(self) -> int:
+        """``settings.chunksize``, or adaptive (0): one unit at a time until units have been
+        timed, then about CHUNK_SECONDS of work per chunk, and never so many that a worker
+        holds a large share of what is left (long units stay balanced to the end)."""
+        if self.settings.chunksize:
+            return self.settings.chunksize
+        if self.mean_seconds is None:
+            return 1
+        size = min(MAX_CHUNK, int(CHUNK_SECONDS / max(self.mean_seconds, 1e-6)))
+        return max(1, min(size, len(self.queue) // (4 * self.settings.workers)))
+
     def _refill(self, slot: _Slot) -> None:
         """Keep at most two chunks in flight per worker, so it never waits for the next."""
-        while self.queue and len(slot.assigned) <= self.chunksize and not slot.retiring:
-            chunk = [self.queue.popleft() for _ in range(min(self.chunksize, len(self.queue)))]
+        size = self._chunksize()
+        while self.queue and len(slot.assigned) <= size and not slot.retiring:
+            chunk = [self.queue.popleft() for _ in range(min(size, len(self.queue)))]
             slot.conn.send_bytes(pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
             slot.assigned.extend(chunk)
 
@@ -253,6 +270,10 @@ class LocalPool:
                         yield Started(message[1], slot.pid, message[2])
                 elif kind == END:
                     outcome: Outcome = message[1]
+                    mean = self.mean_seconds
+                    self.mean_seconds = (
+                        outcome.seconds if mean is None else 0.9 * mean + 0.1 * outcome.seconds
+                    )
                     slot.assigned.popleft()
                     slot.announced.discard(slot.base)
                     slot.base += 1
