@@ -7,18 +7,25 @@ makes resuming cheap; committing a staged file is atomic, which is what makes a 
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import os
+{%- if cookiecutter.storage == "s3" %}
 import secrets
+{%- endif %}
 import shutil
 from pathlib import Path
 from typing import Protocol
 {%- if cookiecutter.storage == "s3" %}
+from urllib.parse import urlsplit
 
 import fsspec
 {%- endif %}
 
+from .errors import UserError
+
 #: Staged outputs are hidden files with this marker; they never count as done.
 PART_MARKER = ".part-"
+_staged_numbers = itertools.count()
 
 
 class Store(Protocol):
@@ -80,7 +87,8 @@ class LocalStore:
 
     def staging_path(self, name: str, scratch: Path) -> Path:
         # Same folder as the final file, so that os.replace is a rename, hence atomic.
-        return self.root / f".{name}{PART_MARKER}{os.getpid()}-{secrets.token_hex(4)}"
+        # The pid and a per-process counter make the name unique among live processes.
+        return self.root / f".{name}{PART_MARKER}{os.getpid()}-{next(_staged_numbers)}"
 
     def commit(self, staged: Path, name: str) -> str:
         final = self.root / name
@@ -93,29 +101,47 @@ class LocalStore:
 
 
 class FsspecStore:
-    """Any fsspec location (``s3://bucket/prefix``, ``gs://...``).
+    """Any fsspec location: ``s3://bucket/prefix``, ``gs://...``, ``abfs://...``, ``memory://``.
 
-    Credentials come from the backend's usual environment and configuration files and never
-    from (or into) this project's settings or logs. Objects are staged as local files and
-    uploaded in one PUT (or a multipart upload completed at the end): an object store makes an
-    object visible only when the upload completes, so a unit that fails leaves nothing behind.
-    Never ``with fs.open(path, "wb")``: leaving that block by an exception still commits it.
+    Credentials come from the backend's usual environment and configuration (for S3: the AWS
+    variables, ``~/.aws``, an instance role; ``AWS_ENDPOINT_URL`` for another S3 service) and
+    never from, or into, this project's settings or logs: a URL holding a password is refused.
+
+    The done set is one listing (``ls``, on S3 one ListObjectsV2 request per 1,000 objects),
+    always fresh, never a cached one. Outputs are staged as local files and uploaded by
+    ``put_file`` in one PUT, or for large files a multipart upload that is completed at the end
+    and aborted on error: an object store makes an object visible only once its upload is
+    complete, so a unit that fails leaves nothing behind. Never ``with fs.open(path, "wb")``:
+    leaving that block by an exception still commits what was written.
     """
 
     def __init__(self, url: str) -> None:
+        check_no_password(url)
         self.fs, root = fsspec.core.url_to_fs(url)
+        #: The filesystem path of the root (``bucket/prefix`` on S3), for the fsspec calls.
         self.root = root.rstrip("/")
-        self.protocol = url.split("://", 1)[0]
+        #: The root as the user wrote it: what the log shows, and what they can use as it is.
+        self.base = url.rstrip("/")
 
     def url(self, name: str) -> str:
-        return f"{self.protocol}://{self.root}/{name}"
+        return f"{self.base}/{name}"
+
+    def _path(self, name: str) -> str:
+        return f"{self.root}/{name}"
 
     def names(self) -> list[str]:
         try:
-            paths = self.fs.ls(self.root, detail=False, refresh=True)
+            entries = self.fs.ls(self.root, detail=True, refresh=True)
         except FileNotFoundError:
             return []
-        return [str(path).rstrip("/").rsplit("/", 1)[-1] for path in paths]
+        prefix = self.root + "/"
+        names: list[str] = []
+        for entry in entries:
+            path = str(entry["name"]).rstrip("/")
+            name = path[len(prefix) :] if path.startswith(prefix) else ""
+            if entry.get("type") == "file" and name and "/" not in name:
+                names.append(name)
+        return names
 
     def glob(self, pattern: str) -> list[str]:
         return fnmatch.filter(self.names(), pattern)
@@ -124,27 +150,47 @@ class FsspecStore:
         """Nothing to create or clean: objects appear only when complete."""
 
     def staging_path(self, name: str, scratch: Path) -> Path:
-        scratch.mkdir(parents=True, exist_ok=True)
-        return scratch / f".{name}{PART_MARKER}{os.getpid()}-{secrets.token_hex(4)}"
+        # Private to this unit (the scratch folder is), and named like the object, so that
+        # the upload guesses the right Content-Type from the extension.
+        folder = scratch / f".staged-{secrets.token_hex(4)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / name
 
     def commit(self, staged: Path, name: str) -> str:
-        self.fs.put_file(str(staged), f"{self.root}/{name}")
+        self.fs.put_file(str(staged), self._path(name))
         staged.unlink()
         return self.url(name)
 
     def local_copy(self, name: str, scratch: Path) -> Path:
-        scratch.mkdir(parents=True, exist_ok=True)
-        local = scratch / f"input-{secrets.token_hex(4)}-{name}"
-        self.fs.get_file(f"{self.root}/{name}", str(local))
+        # The file keeps its name (error messages that name the file stay readable).
+        local = scratch / f"input-{secrets.token_hex(4)}" / name
+        local.parent.mkdir(parents=True, exist_ok=True)
+        self.fs.get_file(self._path(name), str(local))
         return local
+
+
+def check_no_password(url: str) -> None:
+    """Refuse ``scheme://user:password@...``: it would end up in logs and process lists."""
+    netloc = urlsplit(url.rsplit("::", 1)[-1]).netloc
+    userinfo, at, _ = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        raise UserError(
+            f"{url.split('://', 1)[0]}:// URL with a password: put the credentials in the "
+            "storage backend's usual configuration (environment, config file), not in the URL"
+        )
 {%- endif %}
 
 
 def open_store(location: str) -> Store:
     """The store for a local path{% if cookiecutter.storage == "s3" %} or an fsspec URL{% endif %}."""
-{%- if cookiecutter.storage == "s3" %}
     if "://" in location and not location.startswith("file://"):
+{%- if cookiecutter.storage == "s3" %}
         return FsspecStore(location)
+{%- else %}
+        raise UserError(
+            f"{location.split('://', 1)[0]}:// locations need object storage support: this "
+            "project was generated with storage=local (regenerate it with storage=s3)"
+        )
 {%- endif %}
     return LocalStore(location.removeprefix("file://"))
 

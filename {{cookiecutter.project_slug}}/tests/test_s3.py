@@ -1,0 +1,236 @@
+"""Object storage against a real S3 endpoint: moto's server on 127.0.0.1, over HTTP.
+
+Nothing is mocked in this process: the code under test talks to the server through s3fs and
+botocore exactly as it would to AWS, configured the usual way (``AWS_ENDPOINT_URL`` and dummy
+credentials in the environment). The server runs behind a small WSGI wrapper that records
+every request it receives, so request counts are measured where they are paid: at the server.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import fsspec
+import pytest
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.s3.models import s3_backends
+from werkzeug.serving import make_server
+
+from {{ cookiecutter.package_name }} import checkpoint, runner
+from {{ cookiecutter.package_name }}.errors import UserError
+from {{ cookiecutter.package_name }}.log import read_events
+from {{ cookiecutter.package_name }}.storage import FsspecStore, open_store
+from {{ cookiecutter.package_name }}.units import Unit
+from {{ cookiecutter.package_name }}.worker import Job, Worker
+
+from .conftest import EXAMPLE, cli, settings
+
+BUCKET = "unit-data"
+#: Dummy credentials; distinctive, so a test can check that they never reach a log.
+KEY_ID = "AKIDUNITTESTONLY0000"
+SECRET = "dummy-secret-that-must-never-be-logged"
+
+WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
+
+
+@dataclass
+class Recorder:
+    """A WSGI wrapper around the moto app that records (method, path, query) of each request."""
+
+    app: WSGIApp
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        self.requests.append(
+            (environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", ""))
+        )
+        return self.app(environ, start_response)
+
+    def lists(self) -> list[tuple[str, str, str]]:
+        """ListObjectsV2 requests: GET on the bucket with list-type=2."""
+        return [
+            r
+            for r in self.requests
+            if r[0] == "GET" and r[1].strip("/") == BUCKET and "list-type" in parse_qs(r[2])
+        ]
+
+    def object_requests(self) -> list[tuple[str, str, str]]:
+        """Requests that name one object (HEAD, GET, PUT, ... of a key)."""
+        return [r for r in self.requests if r[1].strip("/").startswith(f"{BUCKET}/")]
+
+
+class QuietHandler(MotoRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """No line per request on stderr."""
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[Recorder]:
+    """moto's S3 server on a free port of 127.0.0.1, and the environment pointing at it."""
+    recorder = Recorder(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, recorder, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_port}")
+        env.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
+        env.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+            env.delenv(name, raising=False)
+        env.setenv("AWS_CONFIG_FILE", os.devnull)  # the developer's own AWS config stays out
+        env.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+        fsspec.filesystem("s3").clear_instance_cache()
+        fs = fsspec.filesystem("s3")
+        fs.mkdir(BUCKET)
+        try:
+            yield recorder
+        finally:
+            fsspec.filesystem("s3").clear_instance_cache()
+            server.shutdown()
+            thread.join(timeout=10)
+
+
+@pytest.fixture
+def s3(s3_server: Recorder, request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
+    """The filesystem and a fresh ``s3://`` prefix for one test (the server forgets them)."""
+    s3_server.requests.clear()
+    yield fsspec.filesystem("s3"), f"{BUCKET}/{request.node.name}"
+
+
+def seed(prefix: str, names: Iterable[str]) -> None:
+    """Create objects directly in the server's store: 2,500 PUTs over HTTP take ~25 s with
+    moto. Only the setup bypasses HTTP; everything under test goes through it."""
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    bucket, _, key_prefix = prefix.partition("/")
+    for name in names:
+        backend.put_object(bucket, f"{key_prefix}/{name}", b"{}")
+
+
+def test_run_resume_and_retry_with_s3_input_and_output(workdir: Path, s3: tuple[Any, str]) -> None:
+    fs, prefix = s3
+    fs.put(str(EXAMPLE / "inputs") + "/", f"{prefix}/inputs/", recursive=True)
+    where = ["--input", f"s3://{prefix}/inputs", "--output", f"s3://{prefix}/outputs"]
+
+    first = cli("run", *where, "--workers", "2", "--no-progress", cwd=workdir)
+    assert first.returncode == 1, first.stderr
+    assert "11 done, 0 skipped (already done), 1 failed, 0 pending" in first.stdout
+    assert "ValueError: tile_007.csv line 19: value 'n/a' is not a number" in first.stderr
+    names = sorted(path.rsplit("/", 1)[-1] for path in fs.ls(f"{prefix}/outputs", refresh=True))
+    assert names == [f"tile_{n:03d}.json" for n in range(12) if n != 7]
+    [run_dir] = [path for path in (workdir / "runs").iterdir() if path.is_dir()]
+    ends = [r for r in read_events(run_dir / "events.jsonl") if r["event"] == "END"]
+    assert len(ends) == 11
+    for record in ends:  # every output in the log is the full URL, usable as it is
+        assert record["output"] == f"s3://{prefix}/outputs/{record['unit']}.json"
+        with fsspec.open(record["output"], "rt") as handle:
+            assert json.load(handle)["unit"] == record["unit"]
+
+    second = cli("run", *where, "--no-progress", cwd=workdir)
+    assert "0 done, 11 skipped (already done), 1 failed, 0 pending" in second.stdout
+
+    fixed = (EXAMPLE / "inputs" / "tile_007.csv").read_text().replace("n/a", "99.5")
+    fs.pipe_file(f"{prefix}/inputs/tile_007.csv", fixed.encode())
+    retry = cli("retry", *where, "--no-progress", cwd=workdir)
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    assert "1 done, 0 skipped (already done), 0 failed, 0 pending" in retry.stdout
+    assert len(fs.ls(f"{prefix}/outputs", refresh=True)) == 12
+
+    for path in (workdir / "runs").rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert SECRET not in text and KEY_ID not in text, path
+
+
+def half_then_raise(unit: Unit[None]) -> None:
+    with unit.output.open("wb") as handle:
+        handle.write(b"partial")
+        handle.flush()
+        raise OSError(28, "No space left on device")
+
+
+def no_setup(config: object) -> None:
+    return None
+
+
+def test_a_unit_that_raises_while_writing_leaves_no_object(
+    workdir: Path, s3_server: Recorder, s3: tuple[Any, str]
+) -> None:
+    fs, prefix = s3
+    # The trap this avoids: an fsspec file opened for writing commits on leaving the block,
+    # even by an exception, so the partial object would count as done.
+    with pytest.raises(OSError), fs.open(f"{prefix}/trap/tile_000.json", "wb") as handle:
+        handle.write(b"partial")
+        raise OSError(28, "No space left on device")
+    assert fs.cat(f"{prefix}/trap/tile_000.json") == b"partial"
+
+    config = settings(workdir, output=f"s3://{prefix}/outputs")
+    worker = Worker(Job(half_then_raise, no_setup, ".json"), config)
+    try:
+        outcome = worker.attempt("tile_000")
+    finally:
+        worker.close()
+    assert not outcome.ok and outcome.error == "OSError [Errno 28]"
+    assert not fs.exists(f"{prefix}/outputs/tile_000.json")
+    assert checkpoint.done_ids(open_store(config.output), ".json") == set()
+    # Staged locally, the failed output never even started an upload.
+    assert [r for r in s3_server.requests if r[0] in ("PUT", "POST") and "/outputs/" in r[1]] == []
+
+
+def test_the_done_set_is_one_fresh_paginated_listing(
+    s3_server: Recorder, s3: tuple[Any, str]
+) -> None:
+    _, prefix = s3
+    ids = [f"u{n:05d}" for n in range(2500)]
+    seed(prefix, [f"{unit_id}.json" for unit_id in ids[:100]])
+    store = FsspecStore(f"s3://{prefix}")
+    assert checkpoint.done_ids(store, ".json") == set(ids[:100])
+    # More outputs appear (other workers, other shards): the next listing is not stale.
+    seed(prefix, [f"{unit_id}.json" for unit_id in ids[100:]])
+    seed(prefix, ["notes.txt", "sub/u99999.json"])  # neither counts
+    s3_server.requests.clear()
+    assert checkpoint.done_ids(store, ".json") == set(ids)
+    assert len(s3_server.lists()) == math.ceil(2502 / 1000)
+    assert s3_server.requests == s3_server.lists()
+
+
+def test_a_resume_costs_one_list_request_per_1000_outputs_and_none_per_unit(
+    workdir: Path, s3_server: Recorder, s3: tuple[Any, str]
+) -> None:
+    _, prefix = s3
+    count = 2500
+    ids = [f"u{n:05d}" for n in range(count)]
+    units_file = workdir / "many.txt"
+    units_file.write_text("".join(f"{unit_id}\n" for unit_id in ids))
+    config = settings(
+        workdir,
+        input=f"s3://{prefix}/inputs",
+        output=f"s3://{prefix}/outputs",
+        units_file=str(units_file),
+    )
+    seed(f"{prefix}/outputs", [f"{unit_id}.json" for unit_id in ids])
+    s3_server.requests.clear()
+    summary = runner.run(config)
+    assert (summary.skipped, summary.done, summary.failed) == (count, 0, 0)
+    lists = s3_server.lists()
+    assert len(lists) == math.ceil(count / 1000)  # 3 requests, where a HEAD per unit is 2,500
+    assert s3_server.object_requests() == []
+    assert s3_server.requests == lists
+
+
+def test_a_url_with_a_password_is_refused() -> None:
+    with pytest.raises(UserError, match="password"):
+        open_store("ftp://user:hunter2@example.org/data")
