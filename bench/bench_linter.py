@@ -1,0 +1,155 @@
+"""unitwise-lint against the bare libcst parse and other linters, on the standard library.
+
+    python bench/bench_linter.py [--quick] [--json bench/results/linter.json]
+
+The corpus is every ``.py`` file of the running Python's standard library, tests excluded.
+Every contender runs in its own subprocess, in the same run, on the same files; the table
+reports each one's wall time and its ratio to the bare parse (the floor for any libcst-based
+tool). Linters that are not installed are reported as such (``pip install fixit pylint flake8
+flake8-bugbear`` to include them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TEST_PARTS = {"test", "tests", "idle_test", "unittest", "__pycache__", "site-packages"}
+
+
+def corpus(quick: bool) -> list[Path]:
+    """The standard library's own ``.py`` files, tests excluded."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(
+        path
+        for path in root.rglob("*.py")
+        if not TEST_PARTS.intersection(path.relative_to(root).parts)
+        and not path.name.startswith("test_")
+    )
+    return files[::10] if quick else files
+
+
+PARSE_ONLY = """
+import sys, time, libcst
+paths = sys.argv[1:]
+sources = []
+for path in paths:
+    with open(path, "rb") as handle:
+        sources.append(handle.read())
+started = time.perf_counter()
+failed = 0
+for source in sources:
+    try:
+        libcst.parse_module(source)
+    except Exception:
+        failed += 1
+print(time.perf_counter() - started, failed)
+"""
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, int, str]:
+    """Wall seconds, exit status and the last line of output of a command."""
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    tail = (result.stdout.strip().splitlines() or [""])[-1][:80]
+    return seconds, result.returncode, tail
+
+
+def installed(module: str) -> bool:
+    return (
+        subprocess.run(
+            [sys.executable, "-c", f"import {module}"], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="every tenth file only")
+    parser.add_argument("--json", type=Path, default=Path("bench/results/linter.json"))
+    args = parser.parse_args()
+    files = corpus(args.quick)
+    work = Path(tempfile.mkdtemp(prefix="unitwise-bench-lint-"))
+    listing = work / "files.txt"
+    listing.write_text("\n".join(map(str, files)))
+    names = [str(path) for path in files]
+    jobs = os.cpu_count() or 1
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": jobs,
+        },
+        "files": len(files),
+        "lines": sum(path.read_bytes().count(b"\n") for path in files),
+    }
+    rows: dict[str, dict[str, Any]] = {}
+
+    out = subprocess.run(
+        [sys.executable, "-c", PARSE_ONLY, *names], capture_output=True, text=True, check=True
+    ).stdout.split()
+    parse = float(out[0])
+    rows["libcst.parse_module (1 process)"] = {"seconds": parse, "note": f"{out[1]} unparsable"}
+
+    lint = [sys.executable, "-m", "unitwise_lint", "check", "--select", "ALL", "--statistics"]
+    cache = work / "cache"
+    for label, extra in [
+        ("unitwise-lint --jobs 1", ["--jobs", "1", "--no-cache"]),
+        (f"unitwise-lint --jobs {jobs}", ["--jobs", str(jobs), "--no-cache"]),
+    ]:
+        seconds, status, tail = timed([*lint, *extra, *names], work)
+        rows[label] = {"seconds": seconds, "exit": status, "note": tail}
+    env_cache = ["--cache-dir", str(cache)]
+    timed([*lint, "--jobs", str(jobs), *env_cache, *names], work)  # fill the cache
+    seconds, status, tail = timed([*lint, "--jobs", str(jobs), *env_cache, *names], work)
+    rows["unitwise-lint, second run (cache)"] = {"seconds": seconds, "exit": status}
+
+    if installed("fixit"):
+        seconds, status, tail = timed([sys.executable, "-m", "fixit", "lint", *names], work)
+        rows["fixit lint (default rules)"] = {"seconds": seconds, "exit": status}
+    else:
+        rows["fixit lint (default rules)"] = {"seconds": None, "note": "not installed"}
+    if installed("pylint"):
+        command = [sys.executable, "-m", "pylint", "--disable=all",
+                   "--enable=W0702,W0718,W0603", f"--jobs={jobs}", *names]
+        seconds, status, tail = timed(command, work)
+        rows["pylint W0702,W0718,W0603"] = {"seconds": seconds, "exit": status}
+    else:
+        rows["pylint W0702,W0718,W0603"] = {"seconds": None, "note": "not installed"}
+    if installed("flake8"):
+        command = [sys.executable, "-m", "flake8", "--select=E722,B001", f"--jobs={jobs}", *names]
+        seconds, status, tail = timed(command, work)
+        rows["flake8 E722,B001"] = {"seconds": seconds, "exit": status}
+    else:
+        rows["flake8 E722,B001"] = {"seconds": None, "note": "not installed"}
+
+    print(f"{results['files']} files, {results['lines']:,} lines of the standard library")
+    print(f"{'contender':<40} {'seconds':>9} {'x parse':>8}")
+    for label, row in rows.items():
+        seconds = row["seconds"]
+        if seconds is None:
+            print(f"{label:<40} {'-':>9} {'-':>8}  {row.get('note', '')}")
+            continue
+        row["ratio_to_parse"] = seconds / parse
+        print(f"{label:<40} {seconds:9.2f} {seconds / parse:8.2f}  {row.get('note', '')}")
+    results["contenders"] = rows
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {args.json}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
