@@ -1,0 +1,173 @@
+"""The Dask backend on a real cluster of worker processes (``distributed.LocalCluster``).
+
+One cluster serves the whole module (``--scheduler`` joins it, as on a real cluster); one test
+lets the command line start its own LocalCluster (``--backend dask --workers 2``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from distributed import Client, LocalCluster
+
+from {{ cookiecutter.package_name }} import runner
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.units import Unit
+from {{ cookiecutter.package_name }}.worker import Job
+
+from .conftest import cli, settings
+
+WORKERS = 2
+CLOSE_TIMEOUT = 30
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """The address of a LocalCluster of two single-threaded worker processes."""
+    cluster = LocalCluster(
+        n_workers=WORKERS,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close(timeout=CLOSE_TIMEOUT)
+
+
+def worker_pids(address: str) -> set[int]:
+    with Client(address, timeout=CLOSE_TIMEOUT, set_as_default=False) as client:
+        return set(client.run(os.getpid).values())
+
+
+def records(run_dir: Path) -> list[dict[str, Any]]:
+    text = (run_dir / "events.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def run_dirs(workdir: Path) -> list[Path]:
+    return sorted(path for path in (workdir / "runs").iterdir() if path.is_dir())
+
+
+def test_life_cycle_on_an_existing_cluster(workdir: Path, scheduler: str) -> None:
+    dask = ["--backend", "dask", "--scheduler", scheduler, "--no-progress"]
+    pids = worker_pids(scheduler)
+    first = cli("run", *dask, cwd=workdir)
+    assert first.returncode == 1, first.stderr
+    assert "11 done, 0 skipped (already done), 1 failed, 0 pending" in first.stdout
+    assert "FAIL  tile_007" in first.stderr
+    assert "ValueError: tile_007.csv line 19: value 'n/a' is not a number" in first.stderr
+    # Relative paths of the settings were resolved here, not in the workers' directory.
+    outputs = sorted(path.name for path in (workdir / "output").iterdir())
+    assert outputs == [f"tile_{n:03d}.json" for n in range(12) if n != 7]
+    [run_dir] = run_dirs(workdir)
+    events = records(run_dir)
+    starts = Counter(r["unit"] for r in events if r["event"] == "START")
+    ends = Counter(r["unit"] for r in events if r["event"] in ("END", "FAIL"))
+    assert len(starts) == 12 and set(starts.values()) == {1} and starts == ends
+    assert {r["worker"] for r in events if r["event"] == "START"} <= pids
+    assert all(
+        r["output"] == str(workdir / "output" / f"{r['unit']}.json")
+        for r in events
+        if r["event"] == "END"
+    )
+
+    second = cli("run", *dask, cwd=workdir)
+    assert "0 done, 11 skipped (already done), 1 failed, 0 pending" in second.stdout
+
+    failed = cli("failed", "--ids", cwd=workdir)
+    assert failed.stdout == "tile_007\n"
+    csv = workdir / "example" / "inputs" / "tile_007.csv"
+    csv.write_text(csv.read_text().replace("n/a", "99.5"))
+    retry = cli("retry", *dask, cwd=workdir)
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    assert "1 done, 0 skipped (already done), 0 failed, 0 pending" in retry.stdout
+    assert json.loads((workdir / "output" / "tile_007.json").read_text())["pixels"] == 40
+    assert cli("failed", "--ids", cwd=workdir).stdout == ""
+
+
+def test_the_command_line_starts_a_local_cluster(workdir: Path) -> None:
+    result = cli("run", "--backend", "dask", "--workers", "2", "--limit", "4", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "4 done, 0 skipped (already done), 0 failed, 8 pending" in result.stdout
+    [run_dir] = run_dirs(workdir)
+    events = records(run_dir)
+    main_pid = int(run_dir.name.rsplit("-", 1)[1])
+    workers = {r["worker"] for r in events if r["event"] == "START"}
+    assert workers and main_pid not in workers and len(workers) <= 2
+    [cluster] = [r["message"] for r in events if r["event"] == "LOG"]
+    assert cluster.startswith("dask scheduler tcp://127.0.0.1:") and "2 workers" in cluster
+
+
+def counted_setup(config: Settings) -> str:
+    """Leaves one file per call, so the test can count the calls across processes."""
+    folder = Path(config.state) / "setups"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{os.getpid()}-{uuid.uuid4().hex}").touch()
+    return "loaded"
+
+
+def chatty(unit: Unit[str]) -> None:
+    logging.getLogger("user.code").info("working on %s with %s", unit.id, unit.resources)
+    unit.output.write_text(unit.id)
+
+
+def test_setup_runs_once_per_worker_and_user_logs_reach_the_run_log(
+    workdir: Path, scheduler: str
+) -> None:
+    config = settings(workdir, backend="dask", scheduler=scheduler)
+    summary = runner.run(config, job=Job(chatty, counted_setup, ".txt"))
+    assert (summary.done, summary.failed) == (12, 0)
+    events = records(Path(summary.log).parent)
+    workers = {r["worker"] for r in events if r["event"] == "START"}
+    setups = [path.name for path in (workdir / "runs" / "setups").iterdir()]
+    assert len(setups) == len(workers) <= WORKERS  # not one per unit
+    assert {int(name.split("-")[0]) for name in setups} == workers
+    logged = {r["unit"]: r["message"] for r in events if r["event"] == "LOG" and r["unit"] != "-"}
+    assert logged == {f"tile_{n:03d}": f"working on tile_{n:03d} with loaded" for n in range(12)}
+
+
+def failing_setup(config: Settings) -> None:
+    raise RuntimeError("calibration server unreachable")
+
+
+def test_a_failing_setup_stops_the_run(workdir: Path, scheduler: str) -> None:
+    config = settings(workdir, backend="dask", scheduler=scheduler)
+    summary = runner.run(config, job=Job(chatty, failing_setup, ".txt"))
+    assert summary.done == 0
+    assert summary.stopped is not None
+    assert "setup() failed in a Dask worker: RuntimeError: calibration server unreachable" in (
+        summary.stopped
+    )
+
+
+def slow_on_tile_003(unit: Unit[None]) -> None:
+    if unit.id == "tile_003":
+        time.sleep(120)
+    unit.output.write_text(unit.id)
+
+
+def no_setup(config: Settings) -> None:
+    return None
+
+
+def test_a_unit_past_the_timeout_fails_and_its_worker_is_restarted(
+    workdir: Path, scheduler: str
+) -> None:
+    config = settings(workdir, backend="dask", scheduler=scheduler, timeout=2.0)
+    summary = runner.run(config, job=Job(slow_on_tile_003, no_setup, ".txt"))
+    assert (summary.done, summary.failed) == (11, 1)
+    assert summary.causes == {"Timeout": 1}
+    assert not (workdir / "output" / "tile_003.txt").exists()
+    assert len(worker_pids(scheduler)) == WORKERS  # the restarted worker is back
