@@ -171,3 +171,10 @@ def test_a_unit_past_the_timeout_fails_and_its_worker_is_restarted(
     assert summary.causes == {"Timeout": 1}
     assert not (workdir / "output" / "tile_003.txt").exists()
     assert len(worker_pids(scheduler)) == WORKERS  # the restarted worker is back
+
+
+def test_a_scheduler_without_the_dask_backend_is_a_user_error(workdir: Path) -> None:
+    result = cli("run", "--scheduler", "tcp://127.0.0.1:1", cwd=workdir)
+    assert result.returncode == 2
+    assert "used only by the dask backend (--backend dask)" in result.stderr
+    assert not (workdir / "output").exists()

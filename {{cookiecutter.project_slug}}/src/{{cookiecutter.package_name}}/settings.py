@@ -87,6 +87,10 @@ class Settings:
             raise UserError(f"timeout must not be negative, not {self.timeout}")
         if self.backend not in BACKENDS:
             raise UserError(f"backend {self.backend!r} is not one of: {', '.join(BACKENDS)}")
+        if self.scheduler and self.backend != "dask":
+            raise UserError(
+                f"scheduler {self.scheduler!r} is used only by the dask backend (--backend dask)"
+            )
         sources = [s for s in (self.units_file, self.units_glob, self.units_function) if s]
         if len(sources) > 1:
             raise UserError("choose one of units_file, units_glob and units_function")
