@@ -381,7 +381,8 @@ def fix_document(document: Document, path: str, rules: RuleClasses, options: Opt
     if active is None:
         return FixResult(document.source, 0, [])
     if document.cells is not None and document.cells.converted:
-        return FixResult(document.source, 0, lint_document(document, path, rules, options))
+        original = "".join(document.cells.original_lines)
+        return FixResult(original, 0, lint_document(document, path, rules, options))
     current = document.source
     total = 0
     for _ in range(MAX_FIX_ROUNDS):

@@ -117,7 +117,9 @@ class BatchedWalker:
                 methods.setdefault(name, []).append(getattr(visitor, name))
         self._methods = {name: tuple(found) for name, found in methods.items()}
         wanted = {name.split("_")[1] for name in self._methods}
-        skip = frozenset(t for t in TRIVIA_TYPES if t.__name__ not in wanted)
+        # Comments sit inside the other trivia nodes: wanting any trivia means walking all.
+        wants_trivia = any(t.__name__ in wanted for t in TRIVIA_TYPES)
+        skip = frozenset() if wants_trivia else TRIVIA_TYPES
         # What a field value is, by its type: a node to visit, a sequence of them, or neither
         # (None, a sentinel, a string, or trivia nobody looks at). ``isinstance`` against the
         # abstract CSTNode goes through ABCMeta and is several times slower than this lookup.
