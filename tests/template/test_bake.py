@@ -54,6 +54,7 @@ COMMON = {
             "test_cli.py",
             "test_faults.py",
             "test_log.py",
+            "test_shards.py",
             "test_units.py",
         )
     ),

@@ -87,10 +87,15 @@ class Settings:
             raise UserError(f"timeout must not be negative, not {self.timeout}")
         if self.backend not in BACKENDS:
             raise UserError(f"backend {self.backend!r} is not one of: {', '.join(BACKENDS)}")
+{%- if cookiecutter.scale_out == "dask" %}
         if self.scheduler and self.backend != "dask":
             raise UserError(
                 f"scheduler {self.scheduler!r} is used only by the dask backend (--backend dask)"
             )
+{%- else %}
+        if self.scheduler:
+            raise UserError(f"scheduler {self.scheduler!r}: this project has no cluster backend")
+{%- endif %}
         sources = [s for s in (self.units_file, self.units_glob, self.units_function) if s]
         if len(sources) > 1:
             raise UserError("choose one of units_file, units_glob and units_function")
