@@ -20,6 +20,7 @@ from .log import timestamp
 #: The descriptors of the locks this process holds. A forked child (a worker) closes its copies:
 #: the kernel releases an ``flock`` only when every descriptor of it is closed, so a worker that
 #: outlived a killed main process would otherwise keep the lock of a run that is gone.
+#: It is per-process state on purpose, hence the ``noqa: UW103`` where it changes.
 _HELD: set[int] = set()
 
 
@@ -29,7 +30,7 @@ def _close_in_child() -> None:
             os.close(fd)
         except OSError:
             continue
-    _HELD.clear()
+    _HELD.clear()  # noqa: UW103 - per-process by design
 
 
 os.register_at_fork(after_in_child=_close_in_child)
@@ -64,7 +65,7 @@ class RunLock:
                 f"{previous.get('host', '?')} (started {previous.get('started', '?')}), "
                 "which is no longer running"
             )
-        _HELD.add(self.fd)
+        _HELD.add(self.fd)  # noqa: UW103 - per-process by design
         info = {"pid": os.getpid(), "host": socket.gethostname(), "started": timestamp()}
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, json.dumps(info).encode(), 0)
@@ -84,7 +85,7 @@ class RunLock:
         value: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        _HELD.discard(self.fd)
+        _HELD.discard(self.fd)  # noqa: UW103 - per-process by design
         os.ftruncate(self.fd, 0)
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
