@@ -250,7 +250,13 @@ class LocalPool:
         size = self._chunksize()
         while self.queue and len(slot.assigned) <= size and not slot.retiring:
             chunk = [self.queue.popleft() for _ in range(min(size, len(self.queue)))]
-            slot.conn.send_bytes(pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
+            try:
+                slot.conn.send_bytes(pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
+            except OSError:
+                # The worker exited (it retired, or died) before its last records were read:
+                # the units go back to the queue, and its sentinel gets it buried and replaced.
+                self.queue.extendleft(reversed(chunk))
+                return
             slot.assigned.extend(chunk)
 
     def _drain(self, slot: _Slot) -> Iterator[Event]:

@@ -252,6 +252,12 @@ def run(
                 recorder.handle(event)
                 if recorder.stopped:
                     break
+            else:  # a backend that ends early must not pass for a complete run
+                if (lost := len(todo) - recorder.progress.finished) > 0:
+                    recorder.stopped = (
+                        f"the backend ended with {lost} units neither done nor failed; "
+                        "run again to do them"
+                    )
         except KeyboardInterrupt:
             interrupted = Interrupted(signal.SIGINT)
         except Interrupted as exc:
