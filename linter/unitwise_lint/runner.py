@@ -201,23 +201,37 @@ def _process_chunk(chunk: list[tuple[str, str]]) -> list[ResultRow]:
 
 def _chunks(targets: Sequence[Target], jobs: int) -> list[list[tuple[str, str]]]:
     """Small chunks, largest files first, so that no worker is left with the big ones last."""
-
-    def size(target: Target) -> int:
-        try:
-            return target.path.stat().st_size
-        except OSError:
-            return 0
-
-    ordered = sorted(targets, key=size, reverse=True)
+    ordered = sorted(targets, key=_size, reverse=True)
     length = max(1, min(16, len(ordered) // (jobs * 8)))
     pairs = [(str(target.path), target.display) for target in ordered]
     return [pairs[start : start + length] for start in range(0, len(pairs), length)]
 
 
+#: Below this much source, starting worker processes costs more than it saves (libcst parses
+#: a few hundred kilobytes a second; a pool takes about half a second to start).
+PARALLEL_MIN_BYTES = 256 * 1024
+
+
+def _size(target: Target) -> int:
+    try:
+        return target.path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _total_size(targets: Sequence[Target]) -> int:
+    total = 0
+    for target in targets:
+        total += _size(target)
+        if total >= PARALLEL_MIN_BYTES:
+            break
+    return total
+
+
 def _run(
     targets: Sequence[Target], settings: Settings, mode: Mode, jobs: int
 ) -> Iterator[FileResult]:
-    if jobs <= 1 or len(targets) < 2:
+    if jobs <= 1 or len(targets) < 2 or _total_size(targets) < PARALLEL_MIN_BYTES:
         for target in targets:
             yield process(target, settings, mode)
         return
