@@ -153,3 +153,18 @@ def test_option_coercion() -> None:
 def test_toy_rules_have_the_options_the_tests_assume() -> None:
     assert set(ToyPrint.OPTIONS) == {"functions", "min_args"}
     assert not ToyBareExcept.OPTIONS and not ToyParent.OPTIONS
+
+
+def test_readme_configuration_example_is_valid(tmp_path: Path) -> None:
+    """The ``[tool.unitwise-lint]`` example in the README loads with the real rules."""
+    from unitwise_lint.registry import all_rules
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- linter:start -->")[1].split("<!-- linter:end -->")[0]
+    example = section.split("```toml\n")[1].split("```")[0]
+    path = write(tmp_path / "pyproject.toml", example)
+    config = load_config(path, all_rules())
+    assert config.select == ("ALL",)
+    assert config.options["UW101"] == {"max-elements": 500}
+    assert config.options["UW502"] == {"prefixes": ["/data/", "/scratch/"]}
+    assert ignored_for(config, "tests/unit/test_io.py") == ("UW401", "UW502")
