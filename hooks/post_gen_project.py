@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -47,10 +48,31 @@ def write_answers(root: Path) -> None:
     (root / ".cookiecutter.json").write_text(json.dumps(answers, indent=2, sort_keys=True) + "\n")
 
 
+def format_code(root: Path) -> None:
+    """Format the project for its own target Python with ruff, where ruff is at hand.
+
+    Line breaks depend on the names chosen and some syntax on the target version, so only
+    the baked project can be formatted once and for all. Without ruff, pre-commit does it.
+    """
+    for command in ([sys.executable, "-m", "ruff"], [shutil.which("ruff") or "ruff"]):
+        try:
+            done = subprocess.run(
+                [*command, "format", "--quiet", str(root)],
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if done.returncode == 0:
+            return
+
+
 def main() -> int:
     root = Path.cwd()
     prune(root)
     write_answers(root)
+    format_code(root)
     sys.stdout.write(
         f"\nBaked {PROJECT_SLUG}. Next steps:\n"
         f"  cd {PROJECT_SLUG}\n"

@@ -127,6 +127,11 @@ def test_ruff_is_clean(baked: Baked) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_format_is_clean(baked: Baked) -> None:
+    result = baked.run(baked.python, "-m", "ruff", "format", "--check", "--no-cache", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_mypy_strict_is_clean(baked: Baked, tmp_path_factory: pytest.TempPathFactory) -> None:
     cache = tmp_path_factory.getbasetemp() / "mypy-cache"
     result = baked.run(baked.python, "-m", "mypy", "--cache-dir", cache)

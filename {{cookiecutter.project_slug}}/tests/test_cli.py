@@ -92,14 +92,13 @@ def test_user_errors_are_one_line_and_exit_2(workdir: Path) -> None:
     )
     assert duplicate.stderr.count("\n") == 1
     assert not (workdir / "output").exists()
-    (workdir / "pyproject.toml").write_text(
-        '[tool.{{ cookiecutter.package_name }}]\nworkers = "two"\n'
-    )
+    table = "[tool.{{ cookiecutter.package_name }}]\n"
+    (workdir / "pyproject.toml").write_text(table + 'workers = "two"\n')
     config = cli("status", cwd=workdir)
     assert config.returncode == 2
     assert "workers = 'two' should be a whole number" in config.stderr
     assert len(config.stderr.splitlines()) == 1
-    (workdir / "pyproject.toml").write_text("[tool.{{ cookiecutter.package_name }}]\nwokers = 2\n")
+    (workdir / "pyproject.toml").write_text(table + "wokers = 2\n")
     unknown = cli("status", cwd=workdir)
     assert unknown.returncode == 2 and "unknown key 'wokers'" in unknown.stderr
     missing = cli("status", "--config", "nope.toml", cwd=workdir)

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -59,8 +58,10 @@ def collecting_steps() -> Iterator[dict[str, float]]:
 
 def timestamp(seconds: float | None = None) -> str:
     """ISO-8601 in UTC with milliseconds, e.g. ``2026-11-24T19:40:00.123+00:00``."""
-    moment = datetime.fromtimestamp(time.time() if seconds is None else seconds, timezone.utc)
-    return moment.isoformat(timespec="milliseconds")
+    moment = time.time() if seconds is None else seconds
+    whole = int(moment)
+    millis = int((moment - whole) * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}+00:00"
 
 
 def duration(seconds: float) -> str:

@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import dataclasses
 import os
+{%- if cookiecutter.python_version == "3.10" %}
 import sys
+{%- else %}
+import tomllib
+{%- endif %}
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+{%- if cookiecutter.python_version == "3.10" %}
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
+{%- endif %}
 
 TOOL_TABLE = "{{ cookiecutter.package_name }}"
 {%- if cookiecutter.scale_out == "dask" %}
