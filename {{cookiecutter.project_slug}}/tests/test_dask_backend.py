@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dask
 import pytest
 from distributed import Client, LocalCluster
 
@@ -37,7 +38,7 @@ def scheduler() -> Iterator[str]:
         n_workers=WORKERS,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     )
     try:
@@ -178,3 +179,37 @@ def test_a_scheduler_without_the_dask_backend_is_a_user_error(workdir: Path) -> 
     assert result.returncode == 2
     assert "used only by the dask backend (--backend dask)" in result.stderr
     assert not (workdir / "output").exists()
+
+
+def dies_on_tile_005(unit: Unit[None]) -> None:
+    if unit.id == "tile_005":
+        os._exit(1)  # as if the OOM killer took the worker
+    unit.output.write_text(unit.id)
+
+
+def test_a_unit_that_kills_its_worker_fails_alone_as_worker_died(workdir: Path) -> None:
+    # Dask retries a task whose worker died (allowed-failures); with none allowed, and only
+    # the running task on a worker (saturation 1.0), exactly that unit fails.
+    strict = {
+        "distributed.scheduler.allowed-failures": 0,
+        "distributed.scheduler.worker-saturation": 1.0,
+    }
+    with dask.config.set(strict):
+        cluster = LocalCluster(
+            n_workers=WORKERS,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+        )
+    try:
+        config = settings(workdir, backend="dask", scheduler=cluster.scheduler_address)
+        summary = runner.run(config, job=Job(dies_on_tile_005, no_setup, ".txt"))
+    finally:
+        cluster.close(timeout=CLOSE_TIMEOUT)
+    assert (summary.done, summary.failed) == (11, 1)
+    assert summary.causes == {"WorkerDied": 1}
+    failures = (Path(summary.log).parent / "failures.jsonl").read_text().splitlines()
+    [failure] = [json.loads(line) for line in failures]
+    assert failure["unit"] == "tile_005" and "died" in failure["message"]
+    assert not (workdir / "output" / "tile_005.txt").exists()
