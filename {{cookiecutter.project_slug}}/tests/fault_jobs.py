@@ -10,8 +10,8 @@ faulty units:
 - ``bad-*``: raises ``ValueError``;
 - ``big-*``: writes more than the worker's file-size limit (``RLIMIT_FSIZE``, set by ``setup``
   when ``FAULT_FSIZE_LIMIT`` is set), so the write fails with ``EFBIG`` half-way;
-- anything else: sleeps ``FAULT_SLEEP`` seconds and writes ``expected_output(id)`` in a few
-  pieces, so that an interrupt can land in the middle of a write.
+- anything else: writes ``expected_output(id)`` in a few pieces over ``FAULT_SLEEP`` seconds,
+  so that an interrupt is likely to land in the middle of a write.
 """
 
 from __future__ import annotations
@@ -71,12 +71,14 @@ def faulty(unit: Unit[Path]) -> None:
                 handle.write(b"x" * 4096)
                 handle.flush()
         return
-    time.sleep(float(os.environ.get("FAULT_SLEEP", "0")))
     data = expected_output(unit.id)
+    pieces = range(0, len(data), 1024)
+    pause = float(os.environ.get("FAULT_SLEEP", "0")) / len(pieces)
     with unit.output.open("wb") as handle:
-        for start in range(0, len(data), 1024):
+        for start in pieces:  # slowly, so that an interrupt lands in the middle of a write
             handle.write(data[start : start + 1024])
             handle.flush()
+            time.sleep(pause)
 
 
 FAULTY = Job(faulty, setup, SUFFIX)

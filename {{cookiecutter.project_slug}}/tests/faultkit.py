@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import psutil  # type: ignore[import-untyped]
+import pytest
 
 from .conftest import PROJECT_ROOT
 
@@ -87,8 +89,12 @@ def files(folder: Path) -> dict[str, bytes]:
 
 
 def visible(folder: Path) -> dict[str, bytes]:
-    """The files that count as outputs: the hidden, staged ones never do."""
-    return {name: data for name, data in files(folder).items() if not name.startswith(".")}
+    """The files that count as outputs (the hidden, staged ones never do) and their bytes.
+    Safe while a run goes on: staged files come and go, committed ones stay."""
+    if not folder.is_dir():
+        return {}
+    names = [path for path in folder.iterdir() if not path.name.startswith(".")]
+    return {path.name: path.read_bytes() for path in names}
 
 
 def alive(pids: Iterable[int]) -> list[int]:
@@ -109,3 +115,12 @@ def children(pid: int) -> list[int]:
         return [int(child.pid) for child in psutil.Process(pid).children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``predicate`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)

@@ -37,6 +37,7 @@ from .faultkit import (
     job_args,
     run_dirs,
     visible,
+    wait_for,
     write_units,
 )
 
@@ -250,14 +251,6 @@ def test_a_missing_or_unreadable_input_fails_that_unit_alone(workdir: Path) -> N
     assert "UnicodeDecodeError" in fails["tile_bin"]
     listed = cli("failed", "--units-file", "units.txt", cwd=workdir).stdout
     assert "tile_404\tFileNotFoundError [Errno 2]: [Errno 2] No such file" in listed
-
-
-def wait_for(predicate: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not callable(predicate) or not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def lock_holder(lock: Path) -> object:
