@@ -102,7 +102,7 @@ _leaked: list[bytearray] = []
 
 def leak(unit: Unit[Path]) -> None:
     """Keeps LEAK_MB MiB for as long as the worker lives, as a leaky library would."""
-    _leaked.append(bytearray(b"\x01") * (LEAK_MB << 20))
+    _leaked.append(bytearray(b"\x01") * (LEAK_MB << 20))  # noqa: UW103 - a leak on purpose
     unit.output.write_text(json.dumps({"pid": os.getpid(), "rss_mb": rss_mb()}))
 
 

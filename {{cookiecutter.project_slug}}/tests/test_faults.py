@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }} import runner
+from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.lock import RunLock
 from {{ cookiecutter.package_name }}.pool import Event
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.worker import Job, Worker
+from {{ cookiecutter.package_name }}.worker import Job, Worker, load_job
 
 from . import fault_jobs
 from .conftest import settings
@@ -377,3 +378,24 @@ def test_a_backend_that_ends_early_is_a_stopped_run_not_a_complete_one(
     assert summary.stopped == (
         "the backend ended with 6 units neither done nor failed; run again to do them"
     )
+
+
+def test_the_job_setting_names_a_module_or_a_job(tmp_path: Path) -> None:
+    default = load_job(Settings().job)
+    assert default.suffix == ".json" and default.process.__module__.endswith(".process")
+    assert load_job("tests.fault_jobs:FAULTY") is fault_jobs.FAULTY
+    with pytest.raises(UserError, match=r"job 'no\.such\.module' cannot be loaded"):
+        load_job("no.such.module")
+    with pytest.raises(UserError, match=r"job 'tests\.fault_jobs:SUFFIX' is neither a module"):
+        load_job("tests.fault_jobs:SUFFIX")
+    # In pyproject.toml, like every setting; a bad one is a one-line error before any work.
+    write_units(tmp_path, ["ok-1"])
+    table = "[tool.{{ cookiecutter.package_name }}]\n"
+    (tmp_path / "pyproject.toml").write_text(table + 'job = "tests.fault_jobs:FAULTY"\n')
+    args = job_args("FAULTY")[2:]  # no --job: it comes from the file
+    assert cli("run", *args, cwd=tmp_path).returncode == 0
+    assert (tmp_path / "out" / "ok-1.out").read_bytes() == fault_jobs.expected_output("ok-1")
+    (tmp_path / "pyproject.toml").write_text(table + 'job = "tests.fault_jobs:nothing"\n')
+    wrong = cli("run", *args, cwd=tmp_path)
+    assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1
+    assert "job 'tests.fault_jobs:nothing' cannot be loaded" in wrong.stderr
