@@ -290,6 +290,9 @@ def test_a_second_run_refuses_and_a_dead_runs_lock_is_taken_over(tmp_path: Path)
     finally:
         first.kill()
         first.wait(timeout=10)
+    status = cli("status", *job_args("FAULTY")[:-1], cwd=tmp_path)
+    assert "(ended)" in status.stdout  # nobody holds the lock any more
+    assert "no summary: the run was killed before it could write one" in status.stdout
     third = cli("run", *job_args("FAULTY", "--workers", "2"), cwd=tmp_path)
     assert third.returncode == 0, third.stderr
     message = f"took over the stale lock {lock} of pid {first.pid} on "

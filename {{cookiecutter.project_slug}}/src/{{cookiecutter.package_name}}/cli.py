@@ -19,7 +19,7 @@ from pathlib import Path
 from . import __version__, checkpoint, settings, units
 from .errors import UserError
 from .failures import RETRY_LIST, retry_list, run_dirs, write_ids
-from .lock import RunLock
+from .lock import is_held
 from .log import duration, read_events
 from .runner import COMMAND, Interrupted, Summary, lock_path, run
 from .settings import Settings, Shard
@@ -158,14 +158,6 @@ def _failed(config: Settings, ids_only: bool) -> int:
     return 0
 
 
-def _is_running(config: Settings) -> bool:
-    try:
-        with RunLock(lock_path(config)):
-            return False
-    except UserError:
-        return True
-
-
 def _status(config: Settings) -> int:
     ids = units.load(config)
     done = checkpoint.done_ids(open_store(config.output), load_job(config.job).suffix)
@@ -201,7 +193,7 @@ def _status(config: Settings) -> int:
                 steps.setdefault(name, []).append(seconds)
     elapsed = _seconds_between(first_ts, last_ts)
     rate = finished / elapsed if elapsed > 0 else 0.0
-    running = _is_running(config)
+    running = is_held(lock_path(config))
     echo(
         f"last run: {last.name} ({'running' if running else 'ended'}), "
         f"{finished} units finished in {duration(elapsed)} ({rate:.1f} units/s)"

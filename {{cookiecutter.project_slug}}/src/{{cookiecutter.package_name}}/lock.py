@@ -89,3 +89,19 @@ class RunLock:
         os.ftruncate(self.fd, 0)
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
+
+
+def is_held(path: Path) -> bool:
+    """Whether a live process holds the lock at ``path``; unlike taking it, this leaves the
+    file (and what it says about a dead holder, for the next run's log) as it is."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # which releases the shared lock, if it was granted
+    return False
