@@ -41,10 +41,17 @@ SEED = 20261124
 STOP_TIMEOUT = 30
 
 
-def interrupt_once(root: Path, signum: int, delay: float) -> tuple[float, str, str, set[int]]:
+#: How a run gets stopped: Ctrl-C in a terminal signals the whole process group; ``kill``,
+#: systemd or a container stop signal the main process; SLURM at a time limit signals the group.
+WAYS = [(signal.SIGINT, True), (signal.SIGTERM, False), (signal.SIGTERM, True)]
+
+
+def interrupt_once(
+    root: Path, signum: int, group: bool, delay: float
+) -> tuple[float, str, str, set[int]]:
     """Start a run, wait until it has written an output and then ``delay`` seconds, send
-    ``signum`` and wait for the run to end; returns the stop latency, stdout, stderr and the
-    pids of the workers it had."""
+    ``signum`` (to the process group or to the main process only) and wait for the run to
+    end; returns the stop latency, stdout, stderr and the pids of the workers it had."""
     before = len(visible(root / "out"))
     run = subprocess.Popen(
         command("run", *job_args("FAULTY", "--workers", str(WORKERS))),
@@ -60,10 +67,10 @@ def interrupt_once(root: Path, signum: int, delay: float) -> tuple[float, str, s
         time.sleep(delay)
         workers = set(children(run.pid))
         sent = time.monotonic()
-        if signum == signal.SIGINT:
-            os.killpg(run.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
+        if group:
+            os.killpg(run.pid, signum)
         else:
-            run.send_signal(signal.SIGTERM)  # kill, systemd, a container stop: the main process
+            run.send_signal(signum)
         stdout, stderr = run.communicate(timeout=STOP_TIMEOUT)
         latency = time.monotonic() - sent
     finally:
@@ -88,9 +95,11 @@ def test_interrupted_runs_resume_to_the_outputs_of_an_uninterrupted_run(tmp_path
     assert files(clean / "out") == expected
 
     for number in range(INTERRUPTS):
-        signum = rng.choice([signal.SIGINT, signal.SIGTERM])
+        signum, group = WAYS[number % len(WAYS)]
         name = signal.Signals(signum).name
-        latency, stdout, stderr, workers = interrupt_once(work, signum, rng.uniform(0, 0.5))
+        latency, stdout, stderr, workers = interrupt_once(
+            work, signum, group, rng.uniform(0, 0.5)
+        )
         # Workers end as soon as they are told (SIGTERM), not at the pool's kill fallback.
         assert latency < GRACE_SECONDS, f"interrupt {number} ({name}) took {latency:.1f} s"
         assert stderr.endswith(f"interrupted by {name}; run again to resume\n")
@@ -100,7 +109,7 @@ def test_interrupted_runs_resume_to_the_outputs_of_an_uninterrupted_run(tmp_path
         records = events(run_dir)  # every line parses
         summary = records[-1]
         assert summary["event"] == "SUMMARY" and summary["stopped"] == f"interrupted by {name}"
-        assert summary["failed"] == 0  # an interrupt is not a unit failure
+        assert summary["failed"] == 0  # an interrupt is not a unit failure, nor a worker death
         assert summary["done"] + summary["skipped"] + summary["pending"] == UNITS
         last_line = (run_dir / "run.log").read_text(encoding="utf-8").splitlines()[-1]
         assert f" SUMMARY - done={summary['done']} " in last_line
