@@ -162,20 +162,23 @@ class ScopedRule(Rule):
         self._bind(n for t in node.targets for n in target_names(t.target))
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
-        names = [n for t in original_node.targets for n in target_names(t.target)]
-        self._taint(original_node.value, names)
+        if self.TRACK_PARAM_TAINT and self.frames:
+            names = [n for t in original_node.targets for n in target_names(t.target)]
+            self._taint(original_node.value, names)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self._bind(target_names(node.target))
 
     def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
-        self._taint(original_node.value, list(target_names(original_node.target)))
+        if self.TRACK_PARAM_TAINT and self.frames:
+            self._taint(original_node.value, list(target_names(original_node.target)))
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._bind(target_names(node.target))
 
     def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
-        self._taint(original_node.value, list(target_names(original_node.target)))
+        if self.TRACK_PARAM_TAINT and self.frames:
+            self._taint(original_node.value, list(target_names(original_node.target)))
 
     def visit_For(self, node: cst.For) -> None:
         names = list(target_names(node.target))
@@ -192,7 +195,8 @@ class ScopedRule(Rule):
         self._bind(target_names(node.target))
 
     def leave_NamedExpr(self, original_node: cst.NamedExpr) -> None:
-        self._taint(original_node.value, list(target_names(original_node.target)))
+        if self.TRACK_PARAM_TAINT and self.frames:
+            self._taint(original_node.value, list(target_names(original_node.target)))
 
     def visit_Del(self, node: cst.Del) -> None:
         self._bind(target_names(node.target))

@@ -9,18 +9,21 @@ the last one of a name wins): good enough for linting, and cheap.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import libcst as cst
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a chain of attributes on a name, else None."""
+    if type(node) is cst.Name:
+        return node.value
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if not isinstance(node, cst.Name):
+    if type(node) is not cst.Name:
         return None
     parts.append(node.value)
     return ".".join(reversed(parts))
@@ -154,13 +157,14 @@ def is_main_guard(test: cst.BaseExpression) -> bool:
 
 def target_names(node: cst.BaseExpression) -> Iterator[str]:
     """The names an assignment target binds (``a, (b, *c) = ...`` -> a, b, c)."""
-    if isinstance(node, cst.Name):
-        yield node.value
-    elif isinstance(node, (cst.Tuple, cst.List)):
-        for element in node.elements:
+    kind = type(node)
+    if kind is cst.Name:
+        yield node.value  # type: ignore[attr-defined]
+    elif kind is cst.Tuple or kind is cst.List:
+        for element in node.elements:  # type: ignore[attr-defined]
             yield from target_names(element.value)
-    elif isinstance(node, cst.StarredElement):
-        yield from target_names(node.value)
+    elif kind is cst.StarredElement:
+        yield from target_names(node.value)  # type: ignore[attr-defined]
 
 
 def subscript_base(node: cst.BaseExpression) -> cst.Name | None:
@@ -185,56 +189,88 @@ def chain(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
             return
 
 
+# libcst nodes are ABCs, so ``isinstance`` on them is slow; the walkers below dispatch on the
+# exact type instead (libcst node classes are final in practice).
+
+_Children = Callable[[Any], Sequence[cst.CSTNode]]
+
+
+def _subscript_children(node: cst.Subscript) -> Sequence[cst.CSTNode]:
+    out: list[cst.CSTNode] = [node.value]
+    for element in node.slice:
+        index = element.slice
+        if type(index) is cst.Index:
+            out.append(index.value)
+        elif type(index) is cst.Slice:
+            out.extend(x for x in (index.lower, index.upper) if x is not None)
+            if isinstance(index.step, cst.BaseExpression):
+                out.append(index.step)
+    return out
+
+
+def _dict_children(node: cst.Dict) -> Sequence[cst.CSTNode]:
+    out: list[cst.CSTNode] = []
+    for item in node.elements:
+        if type(item) is cst.DictElement:
+            out.extend((item.key, item.value))
+        elif type(item) is cst.StarredDictElement:
+            out.append(item.value)
+    return out
+
+
+def _comprehension_children(
+    node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp,
+) -> Sequence[cst.CSTNode]:
+    out: list[cst.CSTNode] = (
+        [node.key, node.value] if type(node) is cst.DictComp else [node.elt]  # type: ignore[union-attr]
+    )
+    comp: cst.CompFor | None = node.for_in
+    while comp is not None:
+        out.append(comp.iter)
+        out.extend(condition.test for condition in comp.ifs)
+        comp = comp.inner_for_in
+    return out
+
+
+_NO_CHILDREN: tuple[cst.CSTNode, ...] = ()
+_CHILDREN: dict[type[cst.CSTNode], _Children] = {
+    cst.Attribute: lambda n: (n.value,),
+    cst.Call: lambda n: (n.func, *(arg.value for arg in n.args)),
+    cst.Subscript: _subscript_children,
+    cst.BinaryOperation: lambda n: (n.left, n.right),
+    cst.BooleanOperation: lambda n: (n.left, n.right),
+    cst.UnaryOperation: lambda n: (n.expression,),
+    cst.Comparison: lambda n: (n.left, *(c.comparator for c in n.comparisons)),
+    cst.Tuple: lambda n: [element.value for element in n.elements],
+    cst.List: lambda n: [element.value for element in n.elements],
+    cst.Set: lambda n: [element.value for element in n.elements],
+    cst.Dict: _dict_children,
+    cst.FormattedString: lambda n: [p for p in n.parts if type(p) is cst.FormattedStringExpression],
+    cst.FormattedStringExpression: lambda n: (n.expression, *(n.format_spec or ())),
+    cst.ConcatenatedString: lambda n: (n.left, n.right),
+    cst.IfExp: lambda n: (n.test, n.body, n.orelse),
+    cst.StarredElement: lambda n: (n.value,),
+    cst.Element: lambda n: (n.value,),
+    cst.Await: lambda n: (n.expression,),
+    cst.NamedExpr: lambda n: (n.value,),
+    cst.Lambda: lambda n: (n.body,),
+    cst.ListComp: _comprehension_children,
+    cst.SetComp: _comprehension_children,
+    cst.GeneratorExp: _comprehension_children,
+    cst.DictComp: _comprehension_children,
+    cst.SimpleString: lambda n: _NO_CHILDREN,
+    cst.Integer: lambda n: _NO_CHILDREN,
+    cst.Float: lambda n: _NO_CHILDREN,
+    cst.Imaginary: lambda n: _NO_CHILDREN,
+    cst.Ellipsis: lambda n: _NO_CHILDREN,
+    cst.Name: lambda n: _NO_CHILDREN,
+}
+
+
 def _children_exprs(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
-    """The sub-expressions of the common expression nodes, without libcst's generic visit."""
-    if isinstance(node, cst.Attribute):
-        return (node.value,)
-    if isinstance(node, cst.Call):
-        return (node.func, *(arg.value for arg in node.args))
-    if isinstance(node, cst.Subscript):
-        out: list[cst.CSTNode] = [node.value]
-        for element in node.slice:
-            index = element.slice
-            if isinstance(index, cst.Index):
-                out.append(index.value)
-            elif isinstance(index, cst.Slice):
-                out.extend(x for x in (index.lower, index.upper) if x is not None)
-                if isinstance(index.step, cst.BaseExpression):
-                    out.append(index.step)
-        return out
-    if isinstance(node, (cst.BinaryOperation, cst.BooleanOperation)):
-        return (node.left, node.right)
-    if isinstance(node, cst.UnaryOperation):
-        return (node.expression,)
-    if isinstance(node, cst.Comparison):
-        return (node.left, *(c.comparator for c in node.comparisons))
-    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
-        return [element.value for element in node.elements]
-    if isinstance(node, cst.Dict):
-        dict_out: list[cst.CSTNode] = []
-        for item in node.elements:
-            if isinstance(item, cst.DictElement):
-                dict_out.extend((item.key, item.value))
-            elif isinstance(item, cst.StarredDictElement):
-                dict_out.append(item.value)
-        return dict_out
-    if isinstance(node, cst.FormattedString):
-        return [p for p in node.parts if isinstance(p, cst.FormattedStringExpression)]
-    if isinstance(node, cst.FormattedStringExpression):
-        return (node.expression, *(node.format_spec or ()))
-    if isinstance(node, cst.ConcatenatedString):
-        return (node.left, node.right)
-    if isinstance(node, cst.IfExp):
-        return (node.test, node.body, node.orelse)
-    if isinstance(node, (cst.StarredElement, cst.Await)):
-        return (node.value,) if isinstance(node, cst.StarredElement) else (node.expression,)
-    if isinstance(node, cst.NamedExpr):
-        return (node.value,)
-    if isinstance(node, cst.Lambda):
-        return (node.body,)
-    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)):
-        return ()
-    return node.children  # rare node kinds: libcst's generic (slower) child listing
+    """The sub-expressions of an expression node, without libcst's generic (slow) visit."""
+    children = _CHILDREN.get(type(node))
+    return node.children if children is None else children(node)
 
 
 def referenced_names(node: cst.CSTNode) -> set[str]:
@@ -245,9 +281,10 @@ def referenced_names(node: cst.CSTNode) -> set[str]:
     """
     names: set[str] = set()
     stack: list[cst.CSTNode] = [node]
+    pop = stack.pop
     while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
+        current = pop()
+        if type(current) is cst.Name:
             names.add(current.value)
         else:
             stack.extend(_children_exprs(current))
@@ -259,7 +296,6 @@ def iter_calls(node: cst.CSTNode) -> Iterator[cst.Call]:
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Call):
+        if type(current) is cst.Call:
             yield current
-        if not isinstance(current, cst.Name):
-            stack.extend(_children_exprs(current))
+        stack.extend(_children_exprs(current))

@@ -81,8 +81,9 @@ class GlobalMutation(ScopedRule):
         "PLW0603), and in-place changes (`.append`, `.update`, `x[k] = v`, `del x[k]`, "
         "`x[k] += v`...) to a module-level name bound to a list, dict or set literal, "
         "comprehension or constructor that no parameter or local shadows. Functions that run "
-        "at import time or once per worker are left alone: decorators (registries), "
-        "functions called at module level, and pool `initializer=` functions."
+        "at import time or once per worker are left alone: decorators and `register*` "
+        "functions (registries), functions called at module level, and pool `initializer=` "
+        "functions."
     )
     VALID: ClassVar[list[Valid]] = [
         Valid(
@@ -100,6 +101,7 @@ class GlobalMutation(ScopedRule):
             "MODEL = None\n\ndef init_worker(path):\n    global MODEL\n    MODEL = load(path)\n\n"
             "pool = Pool(initializer=init_worker, initargs=('m.pt',))\n"
         ),
+        Valid("_READERS = {}\n\ndef register_reader(suffix, fn):\n    _READERS[suffix] = fn\n"),
         Valid("TOTAL = 0\n\ndef show():\n    global TOTAL\n    print(TOTAL)\n"),
         Valid(
             "def outer():\n    seen = set()\n    def inner(x):\n        seen.add(x)\n"
@@ -219,7 +221,10 @@ class GlobalMutation(ScopedRule):
     # -- verdicts ---------------------------------------------------------------------------------
 
     def _in_setup(self, frames: tuple[Frame, ...]) -> bool:
-        return any(frame.name in self._setup_functions for frame in frames)
+        return any(
+            frame.name in self._setup_functions or frame.name.lstrip("_").startswith("register")
+            for frame in frames
+        )
 
     def leave_Module(self, original_node: cst.Module) -> None:
         pending = [(p, _GLOBAL) for p in self._globals if p.name in p.frames[-1].bound]

@@ -102,6 +102,21 @@ _TRIVIAL_METHODS = frozenset(
 )
 
 
+#: Values that can hold an existence test: ``out.exists()``, ``[u for u in units if ...]``.
+_CHECK_VALUES = frozenset(
+    {
+        cst.Call,
+        cst.UnaryOperation,
+        cst.BooleanOperation,
+        cst.Comparison,
+        cst.ListComp,
+        cst.SetComp,
+        cst.DictComp,
+        cst.GeneratorExp,
+    }
+)
+
+
 def _is_check(node: cst.BaseExpression, flags: set[str]) -> bool:
     """Whether a test looks for finished work (``out.exists()``, ``unit in done``...)."""
     for call in iter_calls(node):
@@ -202,7 +217,7 @@ class NoCheckpoint(LoopRule):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         super().visit_Assign(node)
-        if _is_check(node.value, self._check_names):
+        if type(node.value) in _CHECK_VALUES and _is_check(node.value, self._check_names):
             self._check_names.update(n for t in node.targets for n in target_names(t.target))
 
     def visit_For_body(self, node: cst.For) -> None:

@@ -55,6 +55,7 @@ class AbsolutePath(Rule):
         if not isinstance(prefixes, (list, tuple)) or not all(isinstance(p, str) for p in prefixes):
             raise TypeError(f"{self.code} option 'prefixes' must be a list of strings")
         self._prefixes = tuple(prefixes)
+        self._initials = tuple({prefix[:1] for prefix in self._prefixes if prefix})
         self._docstrings: set[int] = set()
         self._concatenated = 0
 
@@ -87,9 +88,11 @@ class AbsolutePath(Rule):
     def leave_ConcatenatedString(self, original_node: cst.ConcatenatedString) -> None:
         self._concatenated -= 1
 
-    @staticmethod
-    def _leading_text(node: cst.BaseString) -> str | None:
+    def _leading_text(self, node: cst.BaseString) -> str | None:
         if isinstance(node, cst.SimpleString) and "b" not in node.prefix.lower():
+            body = node.value.lstrip("rRuU").lstrip("'\"")
+            if not (body.startswith(self._initials) or body[1:2] == ":"):
+                return None  # cannot be a path prefix or a drive: skip evaluating it
             value = node.evaluated_value
             return value if isinstance(value, str) else None
         if isinstance(node, cst.FormattedString) and node.parts:
