@@ -8,6 +8,7 @@ configuration error or a file that could not be checked. Errors are one line on 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -216,6 +217,8 @@ def check(args: argparse.Namespace) -> int:
     if not args.no_cache:
         cache_dir = Path(args.cache_dir) if args.cache_dir else settings.config.root / CACHE_DIR
     jobs = args.jobs or os.cpu_count() or 1
+    # Everything imported so far lives as long as the process: keep it out of collections.
+    gc.freeze()
     results = run(found.targets, settings, mode=mode, jobs=jobs, cache_dir=cache_dir)
 
     findings = sorted(finding for result in results for finding in result.findings)

@@ -9,10 +9,12 @@ output is identical.
 from __future__ import annotations
 
 import difflib
+import gc
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -126,8 +128,31 @@ def _document(target: Target, data: bytes) -> tuple[Document | None, str, str]:
     return python_document(text), text, encoding
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector off while one file is processed.
+
+    Parsing allocates hundreds of thousands of nodes that all stay alive until the file is
+    done, so every collection the allocations trigger rescans them for nothing: about a fifth
+    of a run's time. Trees are freed by reference counting; whatever cycles the rules leave
+    are collected after the file, when allocations trigger the collector again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def process(target: Target, settings: Settings, mode: Mode) -> FileResult:
     """Checks, fixes or diffs one file; never raises for a bad file."""
+    with paused_gc():
+        return _process(target, settings, mode)
+
+
+def _process(target: Target, settings: Settings, mode: Mode) -> FileResult:
     result = FileResult(target.display)
     try:
         try:
