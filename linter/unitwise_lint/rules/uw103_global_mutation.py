@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
 
-from ..rule import Invalid, RuleContext, Valid
+from ..rule import Invalid, Option, RuleContext, Valid
 from ._base import Frame, ScopedRule, refers_to_global
 from ._names import call_name, last_component, subscript_base, target_names
 
@@ -82,9 +83,18 @@ class GlobalMutation(ScopedRule):
         "`x[k] += v`...) to a module-level name bound to a list, dict or set literal, "
         "comprehension or constructor that no parameter or local shadows. Functions that run "
         "at import time or once per worker are left alone: decorators and `register*` "
-        "functions (registries), functions called at module level, and pool `initializer=` "
-        "functions."
+        "functions (registries), functions called or registered as hooks at module level "
+        "(`atexit.register(f)`), and pool `initializer=` functions. Module-private containers "
+        "(`_HELD`, `_cache`) are taken to be deliberate per-process state unless "
+        "`ignore-private` is turned off; `global` statements are reported whatever the name."
     )
+    OPTIONS: ClassVar[Mapping[str, Option]] = {
+        "ignore-private": Option(
+            True,
+            "Do not report in-place changes to module-private (`_name`) containers: "
+            "per-process caches, handles and registries kept on purpose.",
+        )
+    }
     VALID: ClassVar[list[Valid]] = [
         Valid(
             "def run(units):\n    results = []\n    for u in units:\n"
@@ -102,6 +112,11 @@ class GlobalMutation(ScopedRule):
             "pool = Pool(initializer=init_worker, initargs=('m.pt',))\n"
         ),
         Valid("_READERS = {}\n\ndef register_reader(suffix, fn):\n    _READERS[suffix] = fn\n"),
+        Valid(
+            "import atexit\n\n_OPEN = set()\n\ndef _close_all():\n    _OPEN.clear()\n\n"
+            "atexit.register(_close_all)\n"
+        ),
+        Valid("_HELD = set()\n\ndef hold(fd):\n    _HELD.add(fd)\n"),
         Valid("TOTAL = 0\n\ndef show():\n    global TOTAL\n    print(TOTAL)\n"),
         Valid(
             "def outer():\n    seen = set()\n    def inner(x):\n        seen.add(x)\n"
@@ -130,6 +145,11 @@ class GlobalMutation(ScopedRule):
             "DONE = set()\n\ndef outer():\n    def inner(x):\n        DONE.add(x)\n"
             "    return inner\n"
         ),
+        Invalid(
+            "_CACHE = {}\n\ndef get(k):\n    _CACHE[k] = load(k)\n",
+            options={"ignore-private": False},
+        ),
+        Invalid("_COUNT = 0\n\ndef bump():\n    global _COUNT\n    _COUNT += 1\n"),
         Invalid("A = []\nB = 0\n\ndef f():\n    global A, B\n    A, B = [], 1\n", count=2),
     ]
 
@@ -141,6 +161,7 @@ class GlobalMutation(ScopedRule):
         #: Functions run at import time or once per worker: decorators, module-level calls,
         #: pool initializers.
         self._setup_functions: set[str] = set()
+        self._ignore_private = self.bool_option("ignore-private")
 
     # -- module-level containers ------------------------------------------------------------------
 
@@ -187,10 +208,14 @@ class GlobalMutation(ScopedRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        if self.at_import_time() and self.class_depth == 0 and isinstance(func, cst.Name):
-            self._setup_functions.add(func.value)
+        import_time = self.at_import_time() and self.class_depth == 0
+        if import_time and isinstance(func, cst.Name):
+            self._setup_functions.add(func.value)  # runs at import: setup, not per unit
         for arg in node.args:
-            if arg.keyword is not None and arg.keyword.value == "initializer":
+            if import_time and isinstance(arg.value, cst.Name):
+                # A hook registered at import: atexit.register(f), os.register_at_fork(...).
+                self._setup_functions.add(arg.value.value)
+            elif arg.keyword is not None and arg.keyword.value == "initializer":
                 name = last_component(arg.value)
                 if name is not None:
                     self._setup_functions.add(name)
@@ -231,7 +256,9 @@ class GlobalMutation(ScopedRule):
         pending += [
             (p, _MUTATION)
             for p in self._mutations
-            if p.name in self._containers and refers_to_global(p.name, p.frames)
+            if p.name in self._containers
+            and refers_to_global(p.name, p.frames)
+            and not (self._ignore_private and p.name.startswith("_"))
         ]
         for found, message in pending:
             if not self._in_setup(found.frames):
