@@ -103,7 +103,8 @@ class DebugLeftover(ScopedRule):
             shell = func.value
             if isinstance(shell, cst.Call) and dotted_name(shell.func) == "get_ipython":
                 what = _magic_text(node, func.attr.value)
-                self.report(node, f"IPython magic or shell escape `{what}` outside a notebook")
+                kind = "Shell escape" if what.startswith("!") else "IPython magic"
+                self.report(node, f"{kind} `{what}` only runs inside a notebook, not in a job")
                 return
         name = self.imports.resolve(func)
         spelled = dotted_name(func)
