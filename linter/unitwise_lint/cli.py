@@ -239,9 +239,10 @@ def check(args: argparse.Namespace) -> int:
         print(f"{PROG}: warning: no Python files found", file=sys.stderr)
     if errors:
         return 2
-    if findings or (mode == "diff" and any(result.diff for result in results)):
-        return 1
-    return 0
+    if mode == "diff":
+        # As in ruff: --diff answers "is there anything to fix?", not "is anything wrong?".
+        return 1 if any(result.diff for result in results) else 0
+    return 1 if findings else 0
 
 
 def _normalize(argv: list[str]) -> list[str]:

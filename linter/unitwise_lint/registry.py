@@ -9,11 +9,9 @@ from .rule import Rule
 
 @cache
 def all_rules() -> tuple[type[Rule], ...]:
-    """Every rule, sorted by code; an empty tuple while the rules package has none."""
-    try:
-        from .rules import ALL_RULES
-    except ImportError:
-        return ()
+    """Every rule, sorted by code (imported on first use: the rules import libcst)."""
+    from .rules import ALL_RULES
+
     rules = tuple(sorted(ALL_RULES, key=lambda rule: rule.code))
     codes = [rule.code for rule in rules]
     duplicates = sorted({code for code in codes if codes.count(code) > 1})

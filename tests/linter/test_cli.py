@@ -237,6 +237,13 @@ def test_diff_then_fix_preserve_comments(project: Path) -> None:
     assert "fixed 2, 0 remaining" in fixed.stderr
     again = lint(*SELECT, "--diff", "pkg", cwd=project)
     assert (again.returncode, again.stdout) == (0, "")
+    # Findings without a fix do not make --diff fail.
+    (project / "pkg" / "unfixable.py").write_text(
+        "from loguru import logger\n\ntry:\n    run()\nexcept:\n    pass\n", encoding="utf-8"
+    )
+    unfixable = lint(*SELECT, "--diff", "pkg", cwd=project)
+    assert (unfixable.returncode, unfixable.stdout) == (0, "")
+    assert lint(*SELECT, "--no-cache", "pkg", cwd=project).returncode == 1
 
 
 def test_notebook_through_the_cli(project: Path) -> None:
