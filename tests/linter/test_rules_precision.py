@@ -92,6 +92,28 @@ CLEAN: dict[str, str] = {
         def subset(df, unit_id):
             return df.loc[df["unit"] == unit_id]
     """,
+    "read once, then split into per-unit inputs": """
+        import json
+        import sys
+
+        import pandas as pd
+
+
+        def split(path, units, out_dir):
+            table = pd.read_parquet(path)
+            for unit in units:
+                out = out_dir / f"{unit}.parquet"
+                if out.exists():
+                    continue
+                table[table.unit == unit].to_parquet(out)
+
+
+        def report(units):
+            scores = []
+            for unit in units:
+                scores.append(score(unit))
+            json.dump(scores, sys.stdout)
+    """,
     "cached lookup loaded on first use": """
         import functools
         import json

@@ -277,6 +277,10 @@ def classify_write(call: cst.Call, imports: ImportMap) -> Write | None:
         return _open_write(call, 0)
     if name in _WRITE_FUNCTIONS:
         index = _WRITE_FUNCTIONS[name]
+        if index is None:
+            stream = get_arg(call, 1, "fp", "file")
+            if stream is not None and imports.resolve(stream) in {"sys.stdout", "sys.stderr"}:
+                return None  # json.dump(x, sys.stdout): output, not a file
         path = None if index is None else get_arg(call, index, *_PATH_KEYWORDS)
         data = get_arg(
             call,

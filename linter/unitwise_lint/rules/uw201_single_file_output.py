@@ -107,6 +107,11 @@ class SingleFileOutput(LoopRule):
             "        f.write('done\\n')\n\nwith Pool() as pool:\n    pool.map(log_unit, units)\n"
         ),
         Valid(
+            "import json\nimport sys\n\ndef run(units):\n    results = []\n"
+            "    for unit in units:\n        results.append(score(unit))\n"
+            "    json.dump(results, sys.stdout)\n"
+        ),
+        Valid(
             "def run(units):\n    for unit in units:\n"
             "        with open(f'out/{unit}.txt', 'a') as fh:\n            fh.write('x')\n"
         ),

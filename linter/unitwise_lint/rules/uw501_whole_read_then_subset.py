@@ -33,6 +33,8 @@ class _Read:
     call: cst.Call
     #: Names the read's arguments use (its path, mostly).
     names: frozenset[str]
+    #: How many loops enclose the read in its function.
+    loop_depth: int = 0
     reported: bool = False
 
 
@@ -74,7 +76,8 @@ class WholeReadThenSubset(ScopedRule):
         "whose result is then subset by equality, `isin`, label or `sel`/`query` with a value "
         "derived from the function's parameters. A read whose path uses the same value (the "
         "file is already per unit) is not reported; neither are threshold filters, nor "
-        "`xr.open_dataset`, which is lazy and only reads what is selected."
+        "`xr.open_dataset`, which is lazy and only reads what is selected, nor selections in "
+        "a loop after the read (read once, then split: the cure)."
     )
     TRACK_PARAM_TAINT = True
     VALID: ClassVar[list[Valid]] = [
@@ -93,6 +96,11 @@ class WholeReadThenSubset(ScopedRule):
         Valid(
             "import xarray as xr\n\ndef load(path, unit):\n"
             "    return xr.open_dataset(path).sel(id=unit)\n"
+        ),
+        Valid(
+            "import pandas as pd\n\ndef split(path, units, out_dir):\n"
+            "    df = pd.read_parquet(path)\n    for unit in units:\n"
+            "        df[df.unit == unit].to_parquet(out_dir / f'{unit}.parquet')\n"
         ),
         Valid("def subset(df, unit_id):\n    return df[df.id == unit_id]\n"),
         Valid(
@@ -139,14 +147,32 @@ class WholeReadThenSubset(ScopedRule):
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         self._reads: list[dict[str, _Read]] = []
+        #: Loops enclosing the current node, per function (the last one is the current one).
+        self._loops: list[int] = [0]
 
     def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
         super().visit_FunctionDef_body(node)
         self._reads.append({})
+        self._loops.append(0)
 
     def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
         super().leave_FunctionDef_body(node)
         self._reads.pop()
+        self._loops.pop()
+
+    # Read once, then split in a loop (``for unit in units: df[df.unit == unit]``) is the
+    # cure, not the disease: selections in a loop the read is outside of are not reported.
+    def visit_For_body(self, node: cst.For) -> None:
+        self._loops[-1] += 1
+
+    def leave_For_body(self, node: cst.For) -> None:
+        self._loops[-1] -= 1
+
+    def visit_While_body(self, node: cst.While) -> None:
+        self._loops[-1] += 1
+
+    def leave_While_body(self, node: cst.While) -> None:
+        self._loops[-1] -= 1
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -159,7 +185,7 @@ class WholeReadThenSubset(ScopedRule):
                 names = set()
                 for arg in link.args:
                     names |= referenced_names(arg.value)
-                return _Read(link, frozenset(names))
+                return _Read(link, frozenset(names), self._loops[-1])
             if isinstance(link, cst.Name) and self._reads:
                 return self._reads[-1].get(link.value)
         return None
@@ -239,7 +265,7 @@ class WholeReadThenSubset(ScopedRule):
             return
         owner = node.value if isinstance(node, cst.Subscript) else node.func
         read = self._whole_read(owner)
-        if read is None or read.reported:
+        if read is None or read.reported or self._loops[-1] > read.loop_depth:
             return
         selected = self._selected_names(node)
         if selected is None or selected & read.names:
