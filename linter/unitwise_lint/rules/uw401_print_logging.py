@@ -82,6 +82,17 @@ def _log_args(call: cst.Call) -> list[cst.Arg] | None:
     lone = values[0]
     if (
         len(values) == 1
+        and isinstance(lone, cst.BinaryOperation)
+        and isinstance(lone.operator, cst.Modulo)
+        and string_value(lone.left) is not None
+        and isinstance(lone.right, cst.Tuple)
+        and lone.right.elements
+        and all(isinstance(e, cst.Element) for e in lone.right.elements)
+    ):
+        # print("%s done" % (a,)) -> logger.info("%s done", a): logging applies the same %.
+        return [cst.Arg(lone.left), *(cst.Arg(e.value) for e in lone.right.elements)]
+    if (
+        len(values) == 1
         and isinstance(lone, (cst.SimpleString, cst.FormattedString))
         and "b" not in lone.prefix.lower()
     ):
@@ -140,6 +151,13 @@ class PrintLogging(LoggingFixRule):
             "import pandas as pd\n\n\ndef f(a, b):\n    print(a, '50%', b, sep=' | ')\n",
             fixed="import logging\n\nimport pandas as pd\n\nlogger = logging.getLogger(__name__)"
             '\n\n\ndef f(a, b):\n    logger.info("%s | 50%% | %s", a, b)\n',
+        ),
+        Invalid(
+            "import logging\n\nlogger = logging.getLogger(__name__)\n\n\ndef f(path, n):\n"
+            "    print('%s: %d rows' % (path, n))\n    print('%d%%' % n)\n",
+            count=2,
+            fixed="import logging\n\nlogger = logging.getLogger(__name__)\n\n\ndef f(path, n):\n"
+            "    logger.info('%s: %d rows', path, n)\n    logger.info(\"%s\", '%d%%' % n)\n",
         ),
         Invalid(
             "import sys\n\nprint('warning: slow', file=sys.stderr)\nprint(x, end='')\n",
