@@ -53,6 +53,7 @@ COMMON = {
             "test_checkpoint.py",
             "test_cli.py",
             "test_faults.py",
+            "test_interrupts.py",
             "test_log.py",
             "test_shards.py",
             "test_units.py",
