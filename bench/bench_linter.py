@@ -122,8 +122,15 @@ def main() -> None:
     else:
         rows["fixit lint (default rules)"] = {"seconds": None, "note": "not installed"}
     if installed("pylint"):
-        command = [sys.executable, "-m", "pylint", "--disable=all",
-                   "--enable=W0702,W0718,W0603", f"--jobs={jobs}", *names]
+        command = [
+            sys.executable,
+            "-m",
+            "pylint",
+            "--disable=all",
+            "--enable=W0702,W0718,W0603",
+            f"--jobs={jobs}",
+            *names,
+        ]
         seconds, status, tail = timed(command, work)
         rows["pylint W0702,W0718,W0603"] = {"seconds": seconds, "exit": status}
     else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ from typing import Any, TextIO
 _steps: ContextVar[dict[str, float] | None] = ContextVar("_steps", default=None)
 #: How often buffered log lines reach the disk at the latest, in seconds.
 FLUSH_SECONDS = 1.0
+#: A value of a human line is quoted when it holds one of these.
+_NEEDS_QUOTES = re.compile(r"[\s\"'=]")
 
 
 @contextmanager
@@ -77,7 +80,7 @@ def _value(value: object) -> str:
     if isinstance(value, Mapping):
         return ",".join(f"{key}:{seconds:.4f}" for key, seconds in value.items()) or "-"
     text = str(value)
-    if not text or any(ch.isspace() or ch in "\"'=" for ch in text):
+    if not text or _NEEDS_QUOTES.search(text):
         return json.dumps(text, ensure_ascii=False)
     return text
 
