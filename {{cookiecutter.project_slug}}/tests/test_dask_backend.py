@@ -21,14 +21,16 @@ import pytest
 from distributed import Client, LocalCluster
 
 from {{ cookiecutter.package_name }} import runner
+from {{ cookiecutter.package_name }}.dask_backend import DaskBackend
+from {{ cookiecutter.package_name }}.pool import Started
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.units import Unit
-from {{ cookiecutter.package_name }}.worker import Job
+from {{ cookiecutter.package_name }}.worker import Job, Outcome
 
 from .conftest import cli, settings
 
 WORKERS = 2
-CLOSE_TIMEOUT = 30
+CLOSE_TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
@@ -181,15 +183,10 @@ def test_a_scheduler_without_the_dask_backend_is_a_user_error(workdir: Path) -> 
     assert not (workdir / "output").exists()
 
 
-def dies_on_tile_005(unit: Unit[None]) -> None:
-    if unit.id == "tile_005":
-        os._exit(1)  # as if the OOM killer took the worker
-    unit.output.write_text(unit.id)
-
-
-def test_a_unit_that_kills_its_worker_fails_alone_as_worker_died(workdir: Path) -> None:
-    # Dask retries a task whose worker died (allowed-failures); with none allowed, and only
-    # the running task on a worker (saturation 1.0), exactly that unit fails.
+@pytest.fixture(scope="module")
+def strict_scheduler() -> Iterator[str]:
+    """A cluster where a task whose worker dies is not run again (allowed-failures 0), and
+    where a worker holds only the task it runs (saturation 1.0), so a death hits one unit."""
     strict = {
         "distributed.scheduler.allowed-failures": 0,
         "distributed.scheduler.worker-saturation": 1.0,
@@ -203,13 +200,72 @@ def test_a_unit_that_kills_its_worker_fails_alone_as_worker_died(workdir: Path) 
             silence_logs=logging.CRITICAL,
         )
     try:
-        config = settings(workdir, backend="dask", scheduler=cluster.scheduler_address)
-        summary = runner.run(config, job=Job(dies_on_tile_005, no_setup, ".txt"))
+        yield cluster.scheduler_address
     finally:
         cluster.close(timeout=CLOSE_TIMEOUT)
+
+
+def attempts_folder(config: Settings) -> Path:
+    folder = Path(config.state) / "attempts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def dies_on_tile_005(unit: Unit[Path]) -> None:
+    (unit.resources / f"{unit.id}-{uuid.uuid4().hex}").touch()  # one file per attempt
+    if unit.id == "tile_005":
+        os._exit(1)  # as if the OOM killer took the worker
+    unit.output.write_text(unit.id)
+
+
+def test_a_unit_that_kills_its_worker_fails_alone_as_worker_died(
+    workdir: Path, strict_scheduler: str
+) -> None:
+    config = settings(workdir, backend="dask", scheduler=strict_scheduler)
+    summary = runner.run(config, job=Job(dies_on_tile_005, attempts_folder, ".txt"))
     assert (summary.done, summary.failed) == (11, 1)
     assert summary.causes == {"WorkerDied": 1}
     failures = (Path(summary.log).parent / "failures.jsonl").read_text().splitlines()
     [failure] = [json.loads(line) for line in failures]
     assert failure["unit"] == "tile_005" and "died" in failure["message"]
     assert not (workdir / "output" / "tile_005.txt").exists()
+    events = records(Path(summary.log).parent)
+    starts = Counter(r["unit"] for r in events if r["event"] == "START")
+    ends = Counter(r["unit"] for r in events if r["event"] in ("END", "FAIL"))
+    assert len(starts) == 12 and set(starts.values()) == {1} and starts == ends
+
+
+def test_results_lost_with_a_worker_are_computed_again_and_reported_once(
+    workdir: Path, strict_scheduler: str
+) -> None:
+    config = settings(workdir, backend="dask", scheduler=strict_scheduler)
+    with Client(strict_scheduler, timeout=CLOSE_TIMEOUT, set_as_default=False) as client:
+        client.wait_for_workers(WORKERS, timeout=CLOSE_TIMEOUT)  # one may still be restarting
+    # tile_005 fourth: inside the first window of tasks, and after at least one other unit on
+    # the worker it kills.
+    ids = ["tile_000", "tile_001", "tile_002", "tile_005"]
+    ids += [f"tile_{n:03d}" for n in range(12) if f"tile_{n:03d}" not in ids]
+    attempts = workdir / "runs" / "attempts"
+    (workdir / "output").mkdir()  # what the runner's outputs.prepare() does
+    starts: list[str] = []
+    outcomes: list[Outcome] = []
+    for event in DaskBackend(Job(dies_on_tile_005, attempts_folder, ".txt"), config).events(ids):
+        if isinstance(event, Started):
+            if not starts:
+                # A busy consumer: fetch no result until tile_005 has killed its worker, so
+                # that the results of the units that worker finished before die with it.
+                deadline = time.monotonic() + CLOSE_TIMEOUT
+                while not list(attempts.glob("tile_005-*")):
+                    assert time.monotonic() < deadline, "tile_005 never started"
+                    time.sleep(0.05)
+            starts.append(event.unit)
+        elif isinstance(event, Outcome):
+            outcomes.append(event)
+    assert sorted(starts) == sorted(ids) and sorted(o.unit for o in outcomes) == sorted(ids)
+    failed = [(o.unit, o.error) for o in outcomes if not o.ok]
+    assert failed == [("tile_005", "WorkerDied")], [o for o in outcomes if not o.ok]
+    ran = Counter(path.name.split("-")[0] for path in attempts.iterdir())
+    assert sum(ran.values()) > len(ids)  # some units ran twice: their results were lost
+    assert sorted(path.name for path in (workdir / "output").iterdir()) == sorted(
+        f"{unit_id}.txt" for unit_id in ids if unit_id != "tile_005"
+    )

@@ -168,6 +168,10 @@ class DaskBackend:
         self.starts: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         #: One notice per finished task: waiting for the next one needs no polling.
         self.notices: queue.SimpleQueue[None] = queue.SimpleQueue()
+        #: How many units were submitted so far (a unit's number is part of its task key).
+        self.submitted = 0
+        #: Units run again by Dask after a lost result: their next start resets the clock.
+        self.restarted: set[str] = set()
 
     @contextmanager
     def _client(self, units: int) -> Iterator[Client]:
@@ -225,19 +229,33 @@ class DaskBackend:
         no_worker_since: float | None = None
 
         def top_up() -> None:
-            for unit_id in islice(todo, max(0, window - len(self.in_flight))):
-                future: Future[TaskResult] = client.submit(
-                    run_unit,
-                    self.plugin_name,
-                    self.started_topic,
-                    unit_id,
-                    key=f"unit-{unit_id}-{self.run_token}",
-                    pure=False,
-                    retries=0,
-                )
+            batch = list(islice(todo, max(0, window - len(self.in_flight))))
+            if not batch:
+                return
+            # One batch, in one task group ("unit", whatever the ids look like): a group
+            # larger than twice the cluster's threads is queued on the scheduler, so a worker
+            # holds only what it runs, and a worker that dies takes no waiting unit with it.
+            keys = [
+                f"unit-{self.submitted + n}-{self.run_token}-{unit_id}"
+                for n, unit_id in enumerate(batch)
+            ]
+            futures: list[Future[TaskResult]] = client.map(
+                run_unit,
+                [self.plugin_name] * len(batch),
+                [self.started_topic] * len(batch),
+                batch,
+                key=keys,
+                pure=False,
+                retries=0,
+            )
+            self.submitted += len(batch)
+            for future, unit_id in zip(futures, batch, strict=True):
                 self.in_flight[future] = unit_id
-                future.add_done_callback(lambda _: self.notices.put(None))
-                completed.add(future)
+                watch(future)
+
+        def watch(future: Future[TaskResult]) -> None:
+            future.add_done_callback(lambda _: self.notices.put(None))
+            completed.add(future)
 
         top_up()
         while self.in_flight:
@@ -259,9 +277,17 @@ class DaskBackend:
                         ) from None
                 continue
             future = next(completed)
-            unit_id = self.in_flight.pop(future, None)
+            unit_id = self.in_flight.get(future)
             if unit_id is None:  # timed out: already reported
                 continue
+            if future.status in ("lost", "pending"):
+                # It finished, but its result was lost with its worker before it was fetched:
+                # Dask computes it again (the unit runs again; its output is replaced
+                # atomically). Its START stays the one already logged.
+                self.restarted.add(unit_id)
+                watch(future)
+                continue
+            del self.in_flight[future]
             yield from self._started(also=unit_id)
             yield from self._finished(future, unit_id, self.running.pop(unit_id, None))
             top_up()
@@ -275,6 +301,10 @@ class DaskBackend:
             except queue.Empty:
                 return
             unit_id = str(message["unit"])
+            if unit_id in self.restarted and unit_id in self.running:
+                self.restarted.discard(unit_id)
+                self.running[unit_id] = (str(message["address"]), float(message["at"]))
+                continue
             if unit_id in self.running or (unit_id != also and unit_id not in waiting):
                 continue
             self.running[unit_id] = (str(message["address"]), float(message["at"]))
@@ -284,8 +314,15 @@ class DaskBackend:
         self, future: Future[TaskResult], unit_id: str, start: tuple[str, float] | None
     ) -> Iterator[Event]:
         """The events of a finished task: its start (if not seen yet), logs and outcome."""
+        self.restarted.discard(unit_id)
         if future.status == "finished":
-            result = future.result()
+            try:
+                # Fetched from the worker; if that worker is lost meanwhile, Dask computes
+                # the unit again and this waits for it.
+                result = future.result()
+            except Exception as lost:  # noqa: UW302 - the recomputation failed: report it
+                yield from self._failed(unit_id, start, lost)
+                return
             if result.setup_error is not None:
                 raise PoolError(f"setup() failed in a Dask worker: {result.setup_error}")
             assert result.outcome is not None
@@ -296,15 +333,24 @@ class DaskBackend:
             yield result.outcome
             return
         # The task itself failed: its worker died (every time), or the cluster dropped it.
+        error: BaseException | None
+        try:
+            error = future.exception()
+        except BaseException as cancelled:  # noqa: UW302 - a cancelled future raises here
+            error = cancelled
+        yield from self._failed(unit_id, start, error)
+
+    def _failed(
+        self, unit_id: str, start: tuple[str, float] | None, exc: BaseException | None
+    ) -> Iterator[Event]:
+        """The events of a unit whose task failed at the Dask level (not inside process)."""
         now = time.time()
         began = start[1] if start else now
         if start is None:
             yield Started(unit_id, 0, now)
-        try:
-            exc = future.exception()
-        except BaseException as cancelled:  # noqa: UW302 - a cancelled future raises here
-            exc = cancelled
-        if isinstance(exc, KilledWorker):
+        if exc is None:
+            error, message = "TaskLost", "Dask reported neither a result nor an error"
+        elif isinstance(exc, KilledWorker):
             error, message = "WorkerDied", f"every Dask worker that ran it died: {exc}"
         else:
             error, message = describe(exc)
