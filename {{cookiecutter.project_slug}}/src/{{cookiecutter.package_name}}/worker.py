@@ -119,12 +119,17 @@ class Worker(Generic[R]):
         staged = self.outputs.staging_path(name, scratch)
         started = time.time()
         clock = time.perf_counter()
+        committed = False
         try:
             with log.collecting_steps() as steps:
                 self.job.process(Unit(unit_id, staged, self.resources, self.inputs, scratch))
-            if not staged.exists():
-                raise RuntimeError("process() wrote nothing to unit.output")
-            url = self.outputs.commit(staged, name)
+            try:
+                url = self.outputs.commit(staged, name)
+            except FileNotFoundError:
+                if staged.exists():
+                    raise
+                raise RuntimeError("process() wrote nothing to unit.output") from None
+            committed = True
             return Outcome(unit_id, True, started, time.perf_counter() - clock, url, steps)
         except Exception as exc:
             if not capture:
@@ -140,8 +145,9 @@ class Worker(Generic[R]):
                 traceback=traceback.format_exc(),
             )
         finally:
-            staged.unlink(missing_ok=True)
-            if scratch.exists():
+            if not committed:
+                staged.unlink(missing_ok=True)
+            if os.path.isdir(scratch):
                 remove_tree(scratch)
 
     def close(self) -> None:
