@@ -82,9 +82,16 @@ def main() -> None:
     args = parser.parse_args()
     files = corpus(args.quick)
     work = Path(tempfile.mkdtemp(prefix="unitwise-bench-lint-"))
-    listing = work / "files.txt"
-    listing.write_text("\n".join(map(str, files)))
-    names = [str(path) for path in files]
+    # Copies, so that every tool sees ordinary project files (Fixit skips files inside an
+    # installed Python), with their folders kept so that same-named modules stay apart.
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    copies = []
+    for path in files:
+        copy = work / "corpus" / path.relative_to(stdlib)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+        copies.append(copy)
+    names = [str(path) for path in copies]
     jobs = os.cpu_count() or 1
     results: dict[str, Any] = {
         "machine": {
