@@ -57,7 +57,7 @@ def format_code(root: Path) -> None:
     for command in ([sys.executable, "-m", "ruff"], [shutil.which("ruff") or "ruff"]):
         try:
             done = subprocess.run(
-                [*command, "format", "--quiet", str(root)],
+                [*command, "format", "--quiet", "--no-cache", str(root)],
                 capture_output=True,
                 check=False,
                 timeout=60,
