@@ -90,27 +90,31 @@ def joblib_run(function: Callable[[int], int], count: int) -> float | None:
     return time.perf_counter() - started
 
 
-def ours(package: Any, work: Path, count: int, cpu: bool) -> tuple[float, dict[str, Any]]:
-    """Run ``count`` units with the baked runner; returns wall seconds and the summary."""
+def _timed_run(package: Any, work: Path, process: Callable[[Any], None]) -> tuple[float, Any]:
+    """Wall seconds and summary of one run of the baked runner over ``work/units.txt``."""
     runner = importlib.import_module(f"{package.__name__}.runner")
     settings_module = importlib.import_module(f"{package.__name__}.settings")
     worker = importlib.import_module(f"{package.__name__}.worker")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    units = work / "units.txt"
-    units.write_text("".join(f"u{i:07d}\n" for i in range(count)))
     settings = settings_module.Settings(
         input=str(work / "in"),
         output=str(work / "out"),
         state=str(work / "runs"),
-        units_file=str(units),
+        units_file=str(work / "units.txt"),
         workers=WORKERS,
         progress=False,
     )
-    job = worker.Job(cpu_process if cpu else trivial_process, no_setup, ".out")
+    job = worker.Job(process, no_setup, ".out")
     started = time.perf_counter()
     summary = runner.run(settings, job=job, echo=lambda line: None)
-    seconds = time.perf_counter() - started
+    return time.perf_counter() - started, summary
+
+
+def ours(package: Any, work: Path, count: int, cpu: bool) -> tuple[float, dict[str, Any]]:
+    """Run ``count`` units with the baked runner; returns wall seconds and the summary."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    (work / "units.txt").write_text("".join(f"u{i:07d}\n" for i in range(count)))
+    seconds, summary = _timed_run(package, work, cpu_process if cpu else trivial_process)
     assert summary.done == count, summary
     return seconds, {"done": summary.done, "log": summary.log}
 
@@ -130,21 +134,7 @@ def no_setup(settings: Any) -> None:
 
 def resume(package: Any, work: Path) -> float:
     """Seconds for a run over units that are all done already (work must hold a full run)."""
-    runner = importlib.import_module(f"{package.__name__}.runner")
-    settings_module = importlib.import_module(f"{package.__name__}.settings")
-    worker = importlib.import_module(f"{package.__name__}.worker")
-    settings = settings_module.Settings(
-        input=str(work / "in"),
-        output=str(work / "out"),
-        state=str(work / "runs"),
-        units_file=str(work / "units.txt"),
-        workers=WORKERS,
-        progress=False,
-    )
-    job = worker.Job(trivial_process, no_setup, ".out")
-    started = time.perf_counter()
-    summary = runner.run(settings, job=job, echo=lambda line: None)
-    seconds = time.perf_counter() - started
+    seconds, summary = _timed_run(package, work, trivial_process)
     assert summary.done == 0 and summary.skipped > 0, summary
     return seconds
 

@@ -42,23 +42,14 @@ LOADERS: frozenset[str] = frozenset(
 #: Openers that read unless given a write mode.
 _MODE_LOADERS = frozenset({"rasterio.open", "h5py.File", "netCDF4.Dataset", "zarr.open"})
 
-#: Eager whole-file readers whose result lives in memory (xarray ``open_*`` is lazy).
-_EAGER_READERS = frozenset(
-    {
-        "numpy.load",
-        "numpy.loadtxt",
-        "numpy.genfromtxt",
-        "numpy.fromfile",
-        "xarray.load_dataset",
-        "xarray.load_dataarray",
-        "geopandas.read_file",
-        "pyarrow.parquet.read_table",
-        "pyarrow.parquet.read_pandas",
-        "pyarrow.feather.read_table",
-        "pyarrow.feather.read_feather",
-        "pyarrow.csv.read_csv",
-    }
+#: Loaders that return a pickled object rather than a table or an array to subset.
+_OBJECT_LOADERS = frozenset(
+    {"pickle.load", "json.load", "joblib.load", "torch.load", "dill.load", "scipy.io.loadmat"}
 )
+
+#: Eager whole-file readers whose result lives in memory (xarray ``open_*`` is lazy).
+_EAGER_READERS = LOADERS - _OBJECT_LOADERS
+
 
 #: Keywords that make a read partial (columns, rows, a filter, lazy chunks, memory mapping).
 SELECTION_KEYWORDS = frozenset(
