@@ -153,7 +153,8 @@ peaks = {{"parent_mb": b.peak_rss_mb(), "worker_mb": b.peak_rss_mb(resource.RUSA
 print(json.dumps(peaks))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    peaks: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return peaks
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ ONLY_FOR: dict[str, bool] = {
     "slurm": SCALE_OUT == "slurm",
     "tests/test_slurm.py": SCALE_OUT == "slurm",
     "tests/test_s3.py": STORAGE == "s3",
+    "tests/s3server.py": STORAGE == "s3",
 }
 
 

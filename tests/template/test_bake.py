@@ -72,7 +72,7 @@ def expected_tree(combo: Combo) -> set[str]:
     if combo.scale_out == "slurm":
         files |= {"slurm/array.sbatch", "tests/test_slurm.py"}
     if combo.storage == "s3":
-        files.add("tests/test_s3.py")
+        files |= {"tests/test_s3.py", "tests/s3server.py"}
     return files
 
 

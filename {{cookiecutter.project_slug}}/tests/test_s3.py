@@ -1,33 +1,20 @@
 """Object storage against a real S3 endpoint: moto's server on 127.0.0.1, over HTTP.
 
-Nothing is mocked in this process: the code under test talks to the server through s3fs and
-botocore exactly as it would to AWS, configured the usual way (``AWS_ENDPOINT_URL`` and dummy
-credentials in the environment). The server runs behind a small WSGI wrapper that records
-every request it receives, so request counts are measured where they are paid: at the server.
+Nothing is mocked in this process: the code under test talks to the server (tests/s3server.py)
+through s3fs and botocore exactly as it would to AWS, and request counts are measured where
+they are paid: at the server.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import fsspec
 import pytest
-from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from moto.s3.models import s3_backends
-from werkzeug.serving import make_server
 
 from {{ cookiecutter.package_name }} import checkpoint, runner
 from {{ cookiecutter.package_name }}.errors import UserError
@@ -37,87 +24,21 @@ from {{ cookiecutter.package_name }}.units import Unit
 from {{ cookiecutter.package_name }}.worker import Job, Worker
 
 from .conftest import EXAMPLE, cli, settings
-
-BUCKET = "unit-data"
-#: Dummy credentials; distinctive, so a test can check that they never reach a log.
-KEY_ID = "AKIDUNITTESTONLY0000"
-SECRET = "dummy-secret-that-must-never-be-logged"
-
-WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
-
-
-@dataclass
-class Recorder:
-    """A WSGI wrapper around the moto app that records (method, path, query) of each request."""
-
-    app: WSGIApp
-    requests: list[tuple[str, str, str]] = field(default_factory=list)
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        self.requests.append(
-            (environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", ""))
-        )
-        return self.app(environ, start_response)
-
-    def lists(self) -> list[tuple[str, str, str]]:
-        """ListObjectsV2 requests: GET on the bucket with list-type=2."""
-        return [
-            r
-            for r in self.requests
-            if r[0] == "GET" and r[1].strip("/") == BUCKET and "list-type" in parse_qs(r[2])
-        ]
-
-    def object_requests(self) -> list[tuple[str, str, str]]:
-        """Requests that name one object (HEAD, GET, PUT, ... of a key)."""
-        return [r for r in self.requests if r[1].strip("/").startswith(f"{BUCKET}/")]
-
-
-class QuietHandler(MotoRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """No line per request on stderr."""
+from .s3server import BUCKET, KEY_ID, SECRET, Recorder, seed, serving
 
 
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[Recorder]:
     """moto's S3 server on a free port of 127.0.0.1, and the environment pointing at it."""
-    recorder = Recorder(DomainDispatcherApplication(create_backend_app))
-    server = make_server("127.0.0.1", 0, recorder, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_port}")
-        env.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
-        env.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
-            env.delenv(name, raising=False)
-        env.setenv("AWS_CONFIG_FILE", os.devnull)  # the developer's own AWS config stays out
-        env.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-        fsspec.filesystem("s3").clear_instance_cache()
-        fs = fsspec.filesystem("s3")
-        fs.mkdir(BUCKET)
-        try:
-            yield recorder
-        finally:
-            fsspec.filesystem("s3").clear_instance_cache()
-            server.shutdown()
-            thread.join(timeout=10)
+    with serving() as recorder:
+        yield recorder
 
 
 @pytest.fixture
 def s3(s3_server: Recorder, request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
     """The filesystem and a fresh ``s3://`` prefix for one test (the server forgets them)."""
-    s3_server.requests.clear()
+    s3_server.clear()
     yield fsspec.filesystem("s3"), f"{BUCKET}/{request.node.name}"
-
-
-def seed(prefix: str, names: Iterable[str]) -> None:
-    """Create objects directly in the server's store: 2,500 PUTs over HTTP take ~25 s with
-    moto. Only the setup bypasses HTTP; everything under test goes through it."""
-    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
-    bucket, _, key_prefix = prefix.partition("/")
-    for name in names:
-        backend.put_object(bucket, f"{key_prefix}/{name}", b"{}")
 
 
 def test_run_resume_and_retry_with_s3_input_and_output(workdir: Path, s3: tuple[Any, str]) -> None:
@@ -201,7 +122,7 @@ def test_the_done_set_is_one_fresh_paginated_listing(
     # More outputs appear (other workers, other shards): the next listing is not stale.
     seed(prefix, [f"{unit_id}.json" for unit_id in ids[100:]])
     seed(prefix, ["notes.txt", "sub/u99999.json"])  # neither counts
-    s3_server.requests.clear()
+    s3_server.clear()
     assert checkpoint.done_ids(store, ".json") == set(ids)
     assert len(s3_server.lists()) == math.ceil(2502 / 1000)
     assert s3_server.requests == s3_server.lists()
@@ -222,7 +143,7 @@ def test_a_resume_costs_one_list_request_per_1000_outputs_and_none_per_unit(
         units_file=str(units_file),
     )
     seed(f"{prefix}/outputs", [f"{unit_id}.json" for unit_id in ids])
-    s3_server.requests.clear()
+    s3_server.clear()
     summary = runner.run(config)
     assert (summary.skipped, summary.done, summary.failed) == (count, 0, 0)
     lists = s3_server.lists()

@@ -1,0 +1,166 @@
+"""Resume on object storage: requests a resume makes against S3, against one check per unit.
+
+    python bench/bench_s3.py [--quick] [--sample 2000] [--json bench/results/s3.json]
+
+A project baked with ``storage=s3`` resumes a run whose 100,000 outputs all exist already, on
+a real S3 endpoint: moto's server on 127.0.0.1, through s3fs and botocore over HTTP, behind a
+wrapper that counts the requests it receives (the baked project's own ``tests/s3server.py``).
+The contender is what a script without a done set does: one existence check (``fs.exists``)
+per unit, on a fresh s3fs instance so that no cached listing answers for it. It is timed on
+``--sample`` units and scaled to the whole run (its request count per unit is measured, and
+is constant); 100,000 sequential checks would take minutes on this server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import fsspec
+from _baked import bake
+
+SUFFIX = ".json"
+
+
+def load_server(root: Path) -> ModuleType:
+    """The baked project's S3 test server module (it is a test helper, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("s3server", root / "tests" / "s3server.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["s3server"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def resume(package: ModuleType, work: Path, output: str, count: int) -> tuple[float, Any]:
+    """Seconds and summary of a baked-runner run over ``count`` units whose outputs exist."""
+    runner = importlib.import_module(f"{package.__name__}.runner")
+    settings_module = importlib.import_module(f"{package.__name__}.settings")
+    units = work / "units.txt"
+    units.write_text("".join(f"u{i:07d}\n" for i in range(count)))
+    settings = settings_module.Settings(
+        input=str(work / "in"),
+        output=output,
+        state=str(work / "runs"),
+        units_file=str(units),
+        workers=2,
+        progress=False,
+    )
+    started = time.perf_counter()
+    summary = runner.run(settings, echo=lambda line: None)
+    return time.perf_counter() - started, summary
+
+
+def checks(prefix: str, sample: int) -> float:
+    """Seconds for ``sample`` sequential existence checks on a fresh, uncached s3fs."""
+    fs = fsspec.filesystem("s3", skip_instance_cache=True, use_listings_cache=False)
+    started = time.perf_counter()
+    for i in range(sample):
+        if not fs.exists(f"{prefix}/u{i:07d}{SUFFIX}"):
+            raise SystemExit(f"bench_s3: seeded output u{i:07d}{SUFFIX} is missing")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10x fewer units")
+    parser.add_argument("--sample", type=int, default=2000, help="units the contender checks")
+    parser.add_argument("--json", type=Path, default=Path("bench/results/s3.json"))
+    args = parser.parse_args()
+    count = 100_000 // (10 if args.quick else 1)
+    sample = min(args.sample, count)
+    root, package = bake("Unitwise S3 Bench", storage="s3")
+    server = load_server(root)
+    work = Path(tempfile.mkdtemp(prefix="unitwise-bench-s3-"))
+    with server.serving() as recorder:
+        prefix = f"{server.BUCKET}/outputs"
+        started = time.perf_counter()
+        server.seed(prefix, (f"u{i:07d}{SUFFIX}" for i in range(count)))
+        seeding = time.perf_counter() - started
+
+        recorder.clear()
+        ours, summary = resume(package, work, f"s3://{prefix}", count)
+        if (summary.skipped, summary.done, summary.failed) != (count, 0, 0):
+            raise SystemExit(f"bench_s3: the resume did not skip every unit: {summary}")
+        our_requests = len(recorder.requests)
+        our_lists = len(recorder.lists())
+        our_objects = len(recorder.object_requests())
+        our_server = recorder.busy
+
+        recorder.clear()
+        per_sample = checks(prefix, sample)
+        their_requests_sample = len(recorder.requests)
+        their_server = recorder.busy
+    per_unit_requests = their_requests_sample / sample
+    theirs = per_sample / sample * count
+    theirs_requests = round(per_unit_requests * count)
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "units": count,
+        "seed_seconds_in_process": seeding,
+        "unitwise": {
+            "seconds": ours,
+            "server_seconds": our_server,
+            "requests": our_requests,
+            "list_requests": our_lists,
+            "object_requests": our_objects,
+        },
+        "one_check_per_unit": {
+            "sample": sample,
+            "sample_seconds": per_sample,
+            "sample_requests": their_requests_sample,
+            "sample_server_seconds": their_server,
+            "requests_per_unit": per_unit_requests,
+            "scaled_seconds": theirs,
+            "scaled_requests": theirs_requests,
+        },
+        "ratio_requests": theirs_requests / max(our_requests, 1),
+        "ratio_seconds": theirs / ours,
+    }
+    theirs_server = their_server / sample * count
+    rows = [
+        ("contender", "requests", "seconds", "of which in the server"),
+        (
+            f"unitwise resume ({our_lists} list, {our_objects} per-object)",
+            f"{our_requests:,}",
+            f"{ours:.2f}",
+            f"{our_server:.2f}",
+        ),
+        (
+            f"one fs.exists per unit (timed on {sample:,}, scaled)",
+            f"{theirs_requests:,}",
+            f"{theirs:.1f}",
+            f"{theirs_server:.1f}",
+        ),
+        (
+            "ratio",
+            f"x{results['ratio_requests']:,.0f} fewer",
+            f"x{results['ratio_seconds']:,.1f} faster",
+            "",
+        ),
+    ]
+    print(f"resume over {count:,} done outputs on S3 (moto server, s3fs over HTTP)")
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

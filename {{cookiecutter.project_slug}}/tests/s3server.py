@@ -1,0 +1,131 @@
+"""A real S3 endpoint for tests and benchmarks: moto's server on 127.0.0.1, over HTTP.
+
+Nothing is mocked: code talks to it through s3fs and botocore exactly as it would to AWS,
+configured the usual way (``AWS_ENDPOINT_URL`` and dummy credentials in the environment). The
+server runs behind a small WSGI wrapper that records every request it receives, so request
+counts are measured where they are paid: at the server.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import fsspec
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.s3.models import s3_backends
+from werkzeug.serving import make_server
+
+BUCKET = "unit-data"
+#: Dummy credentials; distinctive, so a test can check that they never reach a log.
+KEY_ID = "AKIDUNITTESTONLY0000"
+SECRET = "dummy-secret-that-must-never-be-logged"
+
+WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
+
+
+@dataclass
+class Recorder:
+    """A WSGI wrapper around the moto app that records (method, path, query) of each request,
+    and the seconds the server spent answering them (to tell its time from the client's)."""
+
+    app: WSGIApp
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
+    busy: float = 0.0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        self.requests.append(
+            (environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", ""))
+        )
+        started = time.perf_counter()
+        try:
+            return list(self.app(environ, start_response))
+        finally:
+            self.busy += time.perf_counter() - started
+
+    def clear(self) -> None:
+        self.requests.clear()
+        self.busy = 0.0
+
+    def lists(self) -> list[tuple[str, str, str]]:
+        """ListObjectsV2 requests: GET on the bucket with list-type=2."""
+        return [
+            r
+            for r in self.requests
+            if r[0] == "GET" and r[1].strip("/") == BUCKET and "list-type" in parse_qs(r[2])
+        ]
+
+    def object_requests(self) -> list[tuple[str, str, str]]:
+        """Requests that name one object (HEAD, GET, PUT, ... of a key)."""
+        return [r for r in self.requests if r[1].strip("/").startswith(f"{BUCKET}/")]
+
+
+class QuietHandler(MotoRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """No line per request on stderr."""
+
+
+def _environment(endpoint: str) -> dict[str, str | None]:
+    """What points botocore at the server and keeps the user's own AWS set-up out (None:
+    unset)."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_PROFILE": None,
+        "AWS_SESSION_TOKEN": None,
+        "AWS_ENDPOINT_URL_S3": None,
+    }
+
+
+@contextmanager
+def serving() -> Iterator[Recorder]:
+    """The server on a free port of 127.0.0.1 with bucket ``BUCKET``, and this process's
+    environment pointing at it (child processes inherit it); both undone on leaving."""
+    recorder = Recorder(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, recorder, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    saved = {name: os.environ.get(name) for name in _environment("")}
+    for name, value in _environment(f"http://127.0.0.1:{server.server_port}").items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    try:
+        fsspec.filesystem("s3").clear_instance_cache()
+        fsspec.filesystem("s3").mkdir(BUCKET)
+        yield recorder
+    finally:
+        fsspec.filesystem("s3").clear_instance_cache()
+        server.shutdown()
+        thread.join(timeout=10)
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
+def seed(prefix: str, names: Iterable[str], body: bytes = b"{}") -> None:
+    """Create objects directly in the server's store (``prefix`` is ``bucket/key/prefix``):
+    2,500 PUTs over HTTP take ~25 s with moto. Only set-up bypasses HTTP; whatever is
+    measured goes through it."""
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    bucket, _, key_prefix = prefix.partition("/")
+    for name in names:
+        backend.put_object(bucket, f"{key_prefix}/{name}", body)
