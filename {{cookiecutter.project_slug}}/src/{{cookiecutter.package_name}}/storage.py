@@ -9,10 +9,10 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import os
-{%- if cookiecutter.storage == "s3" %}
-import secrets
-{%- endif %}
 import shutil
+{%- if cookiecutter.storage == "s3" %}
+import tempfile
+{%- endif %}
 from pathlib import Path
 from typing import Protocol
 {%- if cookiecutter.storage == "s3" %}
@@ -47,12 +47,16 @@ class Store(Protocol):
         """Create the root if needed and delete staged files of earlier, dead runs."""
         ...
 
-    def staging_path(self, name: str, scratch: Path) -> Path:
+    def staging_path(self, name: str) -> Path:
         """A fresh local path to write ``name`` to before it is committed."""
         ...
 
     def commit(self, staged: Path, name: str) -> str:
         """Make ``staged`` the object ``name`` in one atomic step; returns its URL."""
+        ...
+
+    def discard(self, staged: Path) -> None:
+        """Delete what ``staging_path`` made, for an output that will not be committed."""
         ...
 
     def local_copy(self, name: str, scratch: Path) -> Path:
@@ -65,6 +69,9 @@ class LocalStore:
 
     def __init__(self, root: str) -> None:
         self.root = Path(root).expanduser().absolute()
+        #: The root as a string ending with a separator: per-unit paths are built by string
+        #: concatenation, several times cheaper than pathlib's ``/`` (it counts per unit).
+        self._folder = os.path.join(self.root, "")
 
     def url(self, name: str) -> str:
         return str(self.root / name)
@@ -85,15 +92,18 @@ class LocalStore:
             if name.startswith(".") and PART_MARKER in name:
                 (self.root / name).unlink(missing_ok=True)
 
-    def staging_path(self, name: str, scratch: Path) -> Path:
+    def staging_path(self, name: str) -> Path:
         # Same folder as the final file, so that os.replace is a rename, hence atomic.
         # The pid and a per-process counter make the name unique among live processes.
-        return self.root / f".{name}{PART_MARKER}{os.getpid()}-{next(_staged_numbers)}"
+        return Path(f"{self._folder}.{name}{PART_MARKER}{os.getpid()}-{next(_staged_numbers)}")
 
     def commit(self, staged: Path, name: str) -> str:
-        final = self.root / name
+        final = self._folder + name
         os.replace(staged, final)
-        return str(final)
+        return final
+
+    def discard(self, staged: Path) -> None:
+        staged.unlink(missing_ok=True)
 
     def local_copy(self, name: str, scratch: Path) -> Path:
         return self.root / name
@@ -149,22 +159,22 @@ class FsspecStore:
     def prepare(self) -> None:
         """Nothing to create or clean: objects appear only when complete."""
 
-    def staging_path(self, name: str, scratch: Path) -> Path:
-        # Private to this unit (the scratch folder is), and named like the object, so that
-        # the upload guesses the right Content-Type from the extension.
-        folder = scratch / f".staged-{secrets.token_hex(4)}"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / name
+    def staging_path(self, name: str) -> Path:
+        # In a private local folder, named like the object, so that the upload guesses the
+        # right Content-Type from the extension.
+        return Path(tempfile.mkdtemp(prefix="unitwise-staged-")) / name
 
     def commit(self, staged: Path, name: str) -> str:
         self.fs.put_file(str(staged), self._path(name))
-        staged.unlink()
+        remove_tree(staged.parent)
         return self.url(name)
+
+    def discard(self, staged: Path) -> None:
+        remove_tree(staged.parent)
 
     def local_copy(self, name: str, scratch: Path) -> Path:
         # The file keeps its name (error messages that name the file stay readable).
-        local = scratch / f"input-{secrets.token_hex(4)}" / name
-        local.parent.mkdir(parents=True, exist_ok=True)
+        local = Path(tempfile.mkdtemp(prefix="input-", dir=scratch)) / name
         self.fs.get_file(self._path(name), str(local))
         return local
 
@@ -195,6 +205,6 @@ def open_store(location: str) -> Store:
     return LocalStore(location.removeprefix("file://"))
 
 
-def remove_tree(path: Path) -> None:
-    """Delete a scratch folder, ignoring what is already gone."""
+def remove_tree(path: Path | str) -> None:
+    """Delete a scratch or staging folder, ignoring what is already gone."""
     shutil.rmtree(path, ignore_errors=True)

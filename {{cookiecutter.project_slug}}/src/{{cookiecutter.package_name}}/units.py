@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -24,20 +24,50 @@ UNSAFE_CHARACTERS = re.compile(r'[/\\<>:"|?*\x00-\x1f\x7f\s]')
 MAX_ID_BYTES = 200
 
 
-@dataclass(frozen=True)
 class Unit(Generic[R]):
     """One unit of work as ``process`` sees it.
 
     ``output`` is a temporary local path: write the unit's result there. It becomes the real
     output (``<output>/<id><suffix>``) atomically, and only if ``process`` returns normally.
-    ``scratch`` is a private folder for temporary files, deleted after the unit.
+    ``scratch`` is a private folder for temporary files: created when first used, deleted
+    after the unit.
     """
 
-    id: str
-    output: Path
-    resources: R
-    inputs: Store
-    scratch: Path
+    # A plain slotted class, not a dataclass: one is made per unit, and that cost counts
+    # when units take microseconds.
+    __slots__ = ("_scratch", "_scratch_made", "id", "inputs", "output", "resources")
+
+    def __init__(
+        self,
+        unit_id: str,
+        output: Path,
+        resources: R,
+        inputs: Store,
+        scratch: str | os.PathLike[str],
+    ) -> None:
+        self.id = unit_id
+        self.output = output
+        self.resources = resources
+        self.inputs = inputs
+        self._scratch = scratch
+        self._scratch_made = False
+
+    def __repr__(self) -> str:
+        return f"Unit({self.id!r}, output={str(self.output)!r})"
+
+    @property
+    def scratch(self) -> Path:
+        """The unit's private folder for temporary files (created here, on first use)."""
+        path = Path(self._scratch)
+        if not self._scratch_made:
+            path.mkdir(parents=True, exist_ok=True)
+            self._scratch_made = True
+        return path
+
+    @property
+    def scratch_made(self) -> bool:
+        """Whether ``scratch`` was used, hence has to be deleted."""
+        return self._scratch_made
 
     def input(self, name: str) -> Path:
         """A local path to ``name`` under the input root (fetched first if it is remote)."""

@@ -109,28 +109,30 @@ class Worker(Generic[R]):
         self.inputs = open_store(settings.input)
         self.outputs = open_store(settings.output)
         self.scratch_root = Path(tempfile.mkdtemp(prefix=f"unit-scratch-{os.getpid()}-"))
+        self._scratch_prefix = os.path.join(self.scratch_root, "")
         self.resources = job.setup(settings)
 
     def attempt(self, unit_id: str, *, capture: bool = True) -> Outcome:
         """Run one unit. With ``capture`` any exception becomes a failed Outcome; without it
         (``--debug``) the exception propagates, so a debugger stops where it happened."""
         name = output_name(unit_id, self.job.suffix)
-        scratch = self.scratch_root / unit_id
-        staged = self.outputs.staging_path(name, scratch)
+        staged = self.outputs.staging_path(name)
+        unit = Unit(unit_id, staged, self.resources, self.inputs, self._scratch_prefix + unit_id)
         started = time.time()
         clock = time.perf_counter()
         committed = False
+        steps: dict[str, float] = {}
+        token = log.STEPS.set(steps)
         try:
-            with log.collecting_steps() as steps:
-                self.job.process(Unit(unit_id, staged, self.resources, self.inputs, scratch))
+            self.job.process(unit)
             try:
                 url = self.outputs.commit(staged, name)
             except FileNotFoundError:
-                if staged.exists():
+                if os.path.lexists(staged):
                     raise
                 raise RuntimeError("process() wrote nothing to unit.output") from None
             committed = True
-            return Outcome(unit_id, True, started, time.perf_counter() - clock, url, steps)
+            return Outcome(unit_id, True, started, time.perf_counter() - clock, url, steps or None)
         except Exception as exc:
             if not capture:
                 raise
@@ -145,10 +147,11 @@ class Worker(Generic[R]):
                 traceback=traceback.format_exc(),
             )
         finally:
+            log.STEPS.reset(token)
             if not committed:
-                staged.unlink(missing_ok=True)
-            if os.path.isdir(scratch):
-                remove_tree(scratch)
+                self.outputs.discard(staged)
+            if unit.scratch_made:
+                remove_tree(unit.scratch)
 
     def close(self) -> None:
         remove_tree(self.scratch_root)
