@@ -61,6 +61,39 @@ def test_a_unit_that_fails_mid_write_leaves_nothing_that_counts(workdir: Path) -
     assert checkpoint.done_ids(store, ".json") == set()
 
 
+def test_scratch_is_private_made_on_first_use_and_removed_after_the_unit(
+    workdir: Path,
+) -> None:
+    seen: dict[str, Path] = {}
+
+    def uses_scratch(unit: Unit[None]) -> None:
+        (unit.scratch / "temp.bin").write_bytes(b"x")
+        seen[unit.id] = unit.scratch
+        if unit.id == "tile_001":
+            raise ValueError("bad tile")
+        unit.output.write_text("{}")
+
+    def ignores_scratch(unit: Unit[None]) -> None:
+        unit.output.write_text("{}")
+
+    config = settings(workdir)
+    LocalStore(config.output).prepare()
+    worker = Worker(Job(uses_scratch, no_setup, ".json"), config)
+    plain = Worker(Job(ignores_scratch, no_setup, ".json"), config)
+    try:
+        assert worker.attempt("tile_000").ok
+        assert not worker.attempt("tile_001").ok
+        assert seen["tile_000"] != seen["tile_001"]
+        assert not seen["tile_000"].exists() and not seen["tile_001"].exists()
+        assert list(worker.scratch_root.iterdir()) == []
+        assert plain.attempt("tile_002").ok
+        assert list(plain.scratch_root.iterdir()) == []  # never used, never made
+    finally:
+        worker.close()
+        plain.close()
+    assert not worker.scratch_root.exists()
+
+
 def test_stale_staged_files_are_removed_before_a_run(workdir: Path) -> None:
     output = workdir / "output"
     output.mkdir()
