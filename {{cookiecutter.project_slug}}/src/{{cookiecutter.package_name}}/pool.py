@@ -259,21 +259,23 @@ class LocalPool:
                 return
             slot.assigned.extend(chunk)
 
-    def _drain(self, slot: _Slot) -> Iterator[Event]:
-        """Every record the worker has sent so far."""
+    def _drain(self, slot: _Slot) -> list[Event]:
+        """Every record the worker has sent so far, as events (read all at once, so that the
+        worker's next chunk can be sent before the events are handled)."""
+        events: list[Event] = []
         while True:
             try:
                 if not slot.conn.poll():
-                    return
+                    return events
                 messages = pickle.loads(slot.conn.recv_bytes())
             except (EOFError, OSError):
-                return
+                return events
             for message in messages:
                 kind = message[0]
                 if kind == START:
                     if slot.base not in slot.announced:  # not yet reported from the board
                         slot.announced.add(slot.base)
-                        yield Started(message[1], slot.pid, message[2])
+                        events.append(Started(message[1], slot.pid, message[2]))
                 elif kind == END:
                     outcome: Outcome = message[1]
                     mean = self.mean_seconds
@@ -284,9 +286,9 @@ class LocalPool:
                     slot.announced.discard(slot.base)
                     slot.base += 1
                     self.barren_deaths = 0
-                    yield outcome
+                    events.append(outcome)
                 elif kind == LOG:
-                    yield UserLog(*message[1:])
+                    events.append(UserLog(*message[1:]))
                 elif kind == RETIRE:
                     slot.retiring = True
                 elif kind == SETUP_FAILED:
@@ -383,7 +385,9 @@ class LocalPool:
                 for key, _ in self.selector.select(self._wait_seconds()):
                     slot, is_sentinel = key.data
                     if not is_sentinel:
-                        yield from self._drain(slot)
+                        events = self._drain(slot)
+                        self._refill(slot)
+                        yield from events
                     elif slot not in exited:
                         exited.append(slot)
                 for slot in exited:
