@@ -214,28 +214,23 @@ def main() -> None:
                 f"floor: {trivial / floor:,.0f} files/s; unitwise x{mine / floor:.1f}",
             )
         )
-        if folder != work:
-            shutil.rmtree(folder, ignore_errors=True)
-
     cpu = 10_000 // scale
     bare = bare_pool(bare_cpu, cpu)
-    mine, _ = ours(package, work / "cpu", cpu, cpu=True)
     lib = joblib_run(bare_cpu, cpu)
-    results["cpu_5ms"] = {
-        "units": cpu,
-        "bare_pool_s": bare,
-        "unitwise_s": mine,
-        "joblib_s": lib,
-        "ratio_vs_bare": mine / bare,
-    }
-    rows.append(
-        (
-            f"{cpu:,} units of 5 ms CPU",
-            f"{bare:.2f} s",
-            f"{mine:.2f} s",
-            f"x{mine / bare:.2f} bare (target <= 1.10)",
+    results["cpu_5ms"] = {"units": cpu, "bare_pool_s": bare, "joblib_s": lib}
+    for label, folder in places:
+        mine, _ = ours(package, folder / "cpu", cpu, cpu=True)
+        results["cpu_5ms"][label] = {"unitwise_s": mine, "ratio_vs_bare": mine / bare}
+        rows.append(
+            (
+                f"{cpu:,} units of 5 ms CPU, outputs on {label}",
+                f"{bare:.2f} s",
+                f"{mine:.2f} s",
+                f"x{mine / bare:.2f} bare (target <= 1.10)",
+            )
         )
-    )
+    for _, folder in places[1:]:
+        shutil.rmtree(folder, ignore_errors=True)
 
     seconds = resume(package, work / "trivial")
     results["resume"] = {"units": trivial, "seconds": seconds}

@@ -361,6 +361,12 @@ def test_the_log_stays_well_formed_with_many_workers(tmp_path: Path) -> None:
     for record in records:
         if record["event"] in ("END", "FAIL"):
             assert record["ts"] >= starts[record["unit"]]
+    in_order: dict[str, list[str]] = {unit_id: [] for unit_id in ids}
+    for record in records:
+        if record["unit"] in in_order:
+            in_order[record["unit"]].append(record["event"])
+    for unit_id, sequence in in_order.items():  # START first, then its LOG lines, then the end
+        assert sequence[0] == "START" and sequence[-1] in ("END", "FAIL"), (unit_id, sequence)
 
 
 def test_a_backend_that_ends_early_is_a_stopped_run_not_a_complete_one(

@@ -124,7 +124,17 @@ def _worker_main(
     # ``terminate()`` into an exception caught as a unit failure: SIGTERM ends a worker at once.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     outbox: list[tuple[Any, ...]] = []
-    handler = ForwardingHandler(lambda record: outbox.append((LOG, *record)))
+    # A unit's START record is sent only if the unit logs something (its START line must come
+    # before its LOG lines); otherwise the main process takes it from the END record (or from
+    # the board, for a long unit): one record per unit instead of two.
+    unsent_start: list[tuple[Any, ...]] = []
+
+    def forward(record: tuple[str, str, str, float]) -> None:
+        if unsent_start:
+            outbox.append(unsent_start.pop())
+        outbox.append((LOG, *record))
+
+    handler = ForwardingHandler(forward)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
@@ -143,7 +153,7 @@ def _worker_main(
                 board[1] = started
                 board[0] = position
                 handler.unit = unit_id
-                outbox.append((START, unit_id, started))
+                unsent_start[:] = [(START, unit_id, started)]
                 outbox.append((END, worker.attempt(unit_id)))
                 board[0] = position + 0.5
                 position += 1
@@ -278,6 +288,8 @@ class LocalPool:
                         events.append(Started(message[1], slot.pid, message[2]))
                 elif kind == END:
                     outcome: Outcome = message[1]
+                    if slot.base not in slot.announced:
+                        events.append(Started(outcome.unit, slot.pid, outcome.started))
                     mean = self.mean_seconds
                     self.mean_seconds = (
                         outcome.seconds if mean is None else 0.9 * mean + 0.1 * outcome.seconds
