@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -14,8 +16,10 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 
 
 def bake(name: str = "Bench Project", **options: str) -> tuple[Path, ModuleType]:
-    """Bake into a temporary folder; returns the project root and its imported package."""
+    """Bake into a temporary folder (deleted at exit); returns the project root and its
+    imported package."""
     out = Path(tempfile.mkdtemp(prefix="unitwise-bench-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     root = Path(
         cookiecutter(
             str(TEMPLATE),

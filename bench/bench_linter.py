@@ -1,6 +1,6 @@
 """unitwise-lint against the bare libcst parse and other linters, on the standard library.
 
-    python bench/bench_linter.py [--quick] [--json bench/results/linter.json]
+    python bench/bench_linter.py [--quick | --smoke] [--json bench/results/linter.json]
 
 The corpus is every ``.py`` file of the running Python's standard library, tests excluded.
 Every contender runs in its own subprocess, in the same run, on the same files; the table
@@ -27,7 +27,7 @@ from typing import Any
 TEST_PARTS = {"test", "tests", "idle_test", "unittest", "__pycache__", "site-packages"}
 
 
-def corpus(quick: bool) -> list[Path]:
+def corpus(every: int) -> list[Path]:
     """The standard library's own ``.py`` files, tests excluded."""
     root = Path(sysconfig.get_paths()["stdlib"])
     files = sorted(
@@ -36,7 +36,7 @@ def corpus(quick: bool) -> list[Path]:
         if not TEST_PARTS.intersection(path.relative_to(root).parts)
         and not path.name.startswith("test_")
     )
-    return files[::10] if quick else files
+    return files[::every]
 
 
 PARSE_ONLY = """
@@ -77,10 +77,12 @@ def installed(module: str) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="every tenth file only")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="every tenth file only")
+    size.add_argument("--smoke", action="store_true", help="every 50th (does it run at all?)")
     parser.add_argument("--json", type=Path, default=Path("bench/results/linter.json"))
     args = parser.parse_args()
-    files = corpus(args.quick)
+    files = corpus(50 if args.smoke else 10 if args.quick else 1)
     work = Path(tempfile.mkdtemp(prefix="unitwise-bench-lint-"))
     # Copies, so that every tool sees ordinary project files (Fixit skips files inside an
     # installed Python), with their folders kept so that same-named modules stay apart.

@@ -1,6 +1,6 @@
 """Runner throughput, resume time and memory, against a bare ``multiprocess.Pool``.
 
-    python bench/bench_runner.py [--quick] [--json bench/results/runner.json]
+    python bench/bench_runner.py [--quick | --smoke] [--json bench/results/runner.json]
 
 Every contender runs in the same process tree on the same machine, and the table reports
 ratios, so the numbers stay meaningful on a noisy machine. The runner does full per-unit work:
@@ -172,13 +172,15 @@ print(json.dumps(peaks))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="10x fewer units")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="10x fewer units")
+    size.add_argument("--smoke", action="store_true", help="100x fewer (does it run at all?)")
     parser.add_argument("--json", type=Path, default=Path("bench/results/runner.json"))
     parser.add_argument(
         "--workdir", type=Path, default=None, help="where outputs go (default: a temp folder)"
     )
     args = parser.parse_args()
-    scale = 10 if args.quick else 1
+    scale = 100 if args.smoke else 10 if args.quick else 1
     root, package = bake("Unitwise Bench Project")
     work = Path(tempfile.mkdtemp(prefix="unitwise-bench-work-", dir=args.workdir))
     results: dict[str, Any] = {
@@ -264,11 +266,12 @@ def main() -> None:
     results["resume"] = {"units": trivial, "seconds": seconds}
     rows.append((f"resume over {trivial:,} done units", "-", f"{seconds:.2f} s", "target < 2 s"))
 
-    small, large = memory(root, 1_000), memory(root, 100_000 // scale)
-    results["memory"] = {"1000": small, str(100_000 // scale): large}
+    few, many = min(1_000, 100_000 // scale // 5), 100_000 // scale
+    small, large = memory(root, few), memory(root, many)
+    results["memory"] = {str(few): small, str(many): large}
     rows.append(
         (
-            f"peak RSS parent 1,000 / {100_000 // scale:,} units",
+            f"peak RSS parent {few:,} / {many:,} units",
             "-",
             f"{small['parent_mb']:.0f} / {large['parent_mb']:.0f} MiB",
             "target: flat",
@@ -276,7 +279,7 @@ def main() -> None:
     )
     rows.append(
         (
-            f"peak RSS worker 1,000 / {100_000 // scale:,} units",
+            f"peak RSS worker {few:,} / {many:,} units",
             "-",
             f"{small['worker_mb']:.0f} / {large['worker_mb']:.0f} MiB",
             "target: flat",

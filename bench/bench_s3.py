@@ -1,24 +1,26 @@
 """Resume on object storage: requests a resume makes against S3, against one check per unit.
 
-    python bench/bench_s3.py [--quick] [--sample 2000] [--json bench/results/s3.json]
+    python bench/bench_s3.py [--quick | --smoke] [--sample 2000] [--json bench/results/s3.json]
 
 A project baked with ``storage=s3`` resumes a run whose 100,000 outputs all exist already, on
 a real S3 endpoint: moto's server on 127.0.0.1, through s3fs and botocore over HTTP, behind a
 wrapper that counts the requests it receives (the baked project's own ``tests/s3server.py``).
 The contender is what a script without a done set does: one existence check (``fs.exists``)
 per unit, on a fresh s3fs instance so that no cached listing answers for it. It is timed on
-``--sample`` units and scaled to the whole run (its request count per unit is measured, and
+``--sample`` units (at most a tenth of them) and scaled to the whole run (its request count per unit is measured, and
 is constant); 100,000 sequential checks would take minutes on this server.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import importlib.util
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -73,15 +75,18 @@ def checks(prefix: str, sample: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="10x fewer units")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="10x fewer units")
+    size.add_argument("--smoke", action="store_true", help="100x fewer (does it run at all?)")
     parser.add_argument("--sample", type=int, default=2000, help="units the contender checks")
     parser.add_argument("--json", type=Path, default=Path("bench/results/s3.json"))
     args = parser.parse_args()
-    count = 100_000 // (10 if args.quick else 1)
-    sample = min(args.sample, count)
+    count = 100_000 // (100 if args.smoke else 10 if args.quick else 1)
+    sample = min(args.sample, max(1, count // 10))
     root, package = bake("Unitwise S3 Bench", storage="s3")
     server = load_server(root)
     work = Path(tempfile.mkdtemp(prefix="unitwise-bench-s3-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     with server.serving() as recorder:
         prefix = f"{server.BUCKET}/outputs"
         started = time.perf_counter()

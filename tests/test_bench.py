@@ -1,0 +1,55 @@
+"""The benchmarks still run against the current runner and linter (``--smoke``: a hundredth of
+the work). Nothing here looks at a time: only at what the benchmarks count and check."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def smoke(script: str, tmp_path: Path) -> dict[str, Any]:
+    out = tmp_path / "result.json"
+    result = subprocess.run(
+        [sys.executable, f"bench/{script}", "--smoke", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"wrote {out}" in result.stdout
+    data: dict[str, Any] = json.loads(out.read_text())
+    assert data["machine"]["cpus"] >= 1
+    return data
+
+
+def test_runner_benchmark(tmp_path: Path) -> None:
+    data = smoke("bench_runner.py", tmp_path)
+    assert data["trivial"]["units"] == 1_000
+    for place in ("disk", "tmpfs") if Path("/dev/shm").is_dir() else ("disk",):
+        assert data["trivial"][place]["unitwise_units_per_s"] > 0
+        assert data["cpu_5ms"][place]["ratio_vs_bare"] > 0
+    assert data["resume"]["units"] == 1_000
+    assert set(data["memory"]) == {"200", "1000"}
+
+
+def test_s3_benchmark_counts_one_list_request_per_1000_outputs(tmp_path: Path) -> None:
+    data = smoke("bench_s3.py", tmp_path)
+    assert data["units"] == 1_000
+    assert data["unitwise"]["requests"] == data["unitwise"]["list_requests"] == 1
+    assert data["unitwise"]["object_requests"] == 0
+    assert data["one_check_per_unit"]["requests_per_unit"] >= 1
+
+
+def test_linter_benchmark(tmp_path: Path) -> None:
+    data = smoke("bench_linter.py", tmp_path)
+    assert data["files"] > 5
+    rows = data["contenders"]
+    for label in ("unitwise-lint --jobs 1", "unitwise-lint, second run (cache)"):
+        assert rows[label]["seconds"] > 0 and rows[label]["exit"] in (0, 1), rows[label]
