@@ -7,8 +7,8 @@ a real S3 endpoint: moto's server on 127.0.0.1, through s3fs and botocore over H
 wrapper that counts the requests it receives (the baked project's own ``tests/s3server.py``).
 The contender is what a script without a done set does: one existence check (``fs.exists``)
 per unit, on a fresh s3fs instance so that no cached listing answers for it. It is timed on
-``--sample`` units (at most a tenth of them) and scaled to the whole run (its request count per unit is measured, and
-is constant); 100,000 sequential checks would take minutes on this server.
+``--sample`` units (at most a tenth of them) and scaled to the whole run (its request count per
+unit is measured, and is constant); 100,000 sequential checks would take minutes here.
 """
 
 from __future__ import annotations
