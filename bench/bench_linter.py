@@ -12,7 +12,6 @@ flake8-bugbear`` to include them).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -23,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _report import save
 
 TEST_PARTS = {"test", "tests", "idle_test", "unittest", "__pycache__", "site-packages"}
 
@@ -161,9 +162,7 @@ def main() -> None:
         row["ratio_to_parse"] = seconds / parse
         print(f"{label:<40} {seconds:9.2f} {seconds / parse:8.2f}  {row.get('note', '')}")
     results["contenders"] = rows
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {args.json}")
+    save(args.json, results)
     shutil.rmtree(work, ignore_errors=True)
 
 

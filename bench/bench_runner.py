@@ -27,6 +27,7 @@ from typing import Any
 
 import multiprocess
 from _baked import bake
+from _report import print_table, save
 
 WORKERS = 2
 #: Where the trivial units also run, to show the runner without the disk's cost.
@@ -286,15 +287,8 @@ def main() -> None:
         )
     )
 
-    widths = [
-        max(len(row[i]) for row in [*rows, ("case", "bare Pool", "unitwise", "")]) for i in range(4)
-    ]
-    header = ("case", "bare Pool", "unitwise", "result")
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {args.json}")
+    print_table([("case", "bare Pool", "unitwise", "result"), *rows])
+    save(args.json, results)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -17,7 +17,6 @@ import argparse
 import atexit
 import importlib
 import importlib.util
-import json
 import os
 import platform
 import shutil
@@ -30,6 +29,7 @@ from typing import Any
 
 import fsspec
 from _baked import bake
+from _report import print_table, save
 
 SUFFIX = ".json"
 
@@ -159,12 +159,8 @@ def main() -> None:
         ),
     ]
     print(f"resume over {count:,} done outputs on S3 (moto server, s3fs over HTTP)")
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {args.json}")
+    print_table(rows)
+    save(args.json, results)
 
 
 if __name__ == "__main__":
