@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import multiprocess
-from _baked import bake
+from _baked import WORKERS, bake, timed_run
 from _report import print_table, save
 
-WORKERS = 2
 #: Where the trivial units also run, to show the runner without the disk's cost.
 TMPFS = Path("/dev/shm")
 
@@ -104,31 +103,19 @@ def joblib_run(function: Callable[[int], int], count: int) -> float | None:
     return time.perf_counter() - started
 
 
-def _timed_run(package: Any, work: Path, process: Callable[[Any], None]) -> tuple[float, Any]:
-    """Wall seconds and summary of one run of the baked runner over ``work/units.txt``."""
-    runner = importlib.import_module(f"{package.__name__}.runner")
-    settings_module = importlib.import_module(f"{package.__name__}.settings")
+def _timed_run(
+    package: Any, work: Path, count: int, process: Callable[[Any], None]
+) -> tuple[float, Any]:
+    """Wall seconds and summary of one run of the baked runner with ``process`` as the job."""
     worker = importlib.import_module(f"{package.__name__}.worker")
-    settings = settings_module.Settings(
-        input=str(work / "in"),
-        output=str(work / "out"),
-        state=str(work / "runs"),
-        units_file=str(work / "units.txt"),
-        workers=WORKERS,
-        progress=False,
-    )
-    job = worker.Job(process, no_setup, ".out")
-    started = time.perf_counter()
-    summary = runner.run(settings, job=job, echo=lambda line: None)
-    return time.perf_counter() - started, summary
+    return timed_run(package, work, count, job=worker.Job(process, no_setup, ".out"))
 
 
 def ours(package: Any, work: Path, count: int, cpu: bool) -> tuple[float, dict[str, Any]]:
     """Run ``count`` units with the baked runner; returns wall seconds and the summary."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    (work / "units.txt").write_text("".join(f"u{i:07d}\n" for i in range(count)))
-    seconds, summary = _timed_run(package, work, cpu_process if cpu else trivial_process)
+    seconds, summary = _timed_run(package, work, count, cpu_process if cpu else trivial_process)
     assert summary.done == count, summary
     return seconds, {"done": summary.done, "log": summary.log}
 
@@ -146,9 +133,9 @@ def no_setup(settings: Any) -> None:
     return None
 
 
-def resume(package: Any, work: Path) -> float:
+def resume(package: Any, work: Path, count: int) -> float:
     """Seconds for a run over units that are all done already (work must hold a full run)."""
-    seconds, summary = _timed_run(package, work, trivial_process)
+    seconds, summary = _timed_run(package, work, count, trivial_process)
     assert summary.done == 0 and summary.skipped > 0, summary
     return seconds
 
@@ -263,7 +250,7 @@ def main() -> None:
     for _, folder in places[1:]:
         shutil.rmtree(folder, ignore_errors=True)
 
-    seconds = resume(package, work / "trivial")
+    seconds = resume(package, work / "trivial", trivial)
     results["resume"] = {"units": trivial, "seconds": seconds}
     rows.append((f"resume over {trivial:,} done units", "-", f"{seconds:.2f} s", "target < 2 s"))
 

@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 
 import fsspec
-from _baked import bake
+from _baked import bake, timed_run
 from _report import print_table, save
 
 SUFFIX = ".json"
@@ -42,25 +42,6 @@ def load_server(root: Path) -> ModuleType:
     sys.modules["s3server"] = module
     spec.loader.exec_module(module)
     return module
-
-
-def resume(package: ModuleType, work: Path, output: str, count: int) -> tuple[float, Any]:
-    """Seconds and summary of a baked-runner run over ``count`` units whose outputs exist."""
-    runner = importlib.import_module(f"{package.__name__}.runner")
-    settings_module = importlib.import_module(f"{package.__name__}.settings")
-    units = work / "units.txt"
-    units.write_text("".join(f"u{i:07d}\n" for i in range(count)))
-    settings = settings_module.Settings(
-        input=str(work / "in"),
-        output=output,
-        state=str(work / "runs"),
-        units_file=str(units),
-        workers=2,
-        progress=False,
-    )
-    started = time.perf_counter()
-    summary = runner.run(settings, echo=lambda line: None)
-    return time.perf_counter() - started, summary
 
 
 def checks(prefix: str, sample: int) -> float:
@@ -94,7 +75,7 @@ def main() -> None:
         seeding = time.perf_counter() - started
 
         recorder.clear()
-        ours, summary = resume(package, work, f"s3://{prefix}", count)
+        ours, summary = timed_run(package, work, count, output=f"s3://{prefix}")
         if (summary.skipped, summary.done, summary.failed) != (count, 0, 0):
             raise SystemExit(f"bench_s3: the resume did not skip every unit: {summary}")
         our_requests = len(recorder.requests)

@@ -205,6 +205,6 @@ def open_store(location: str) -> Store:
     return LocalStore(location.removeprefix("file://"))
 
 
-def remove_tree(path: Path | str) -> None:
+def remove_tree(path: Path) -> None:
     """Delete a scratch or staging folder, ignoring what is already gone."""
     shutil.rmtree(path, ignore_errors=True)
