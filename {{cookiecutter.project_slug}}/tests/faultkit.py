@@ -75,6 +75,13 @@ def run_dirs(state: Path) -> list[Path]:
     return sorted(path for path in state.iterdir() if path.is_dir()) if state.is_dir() else []
 
 
+def run_dir_of(root: Path, stdout: str) -> Path:
+    """The folder of the run whose summary is ``stdout``, from its ``log:`` line: run names
+    sort by wall-clock time, which a clock step can reorder, so tests never take the last."""
+    [log] = [line[len("log: ") :] for line in stdout.splitlines() if line.startswith("log: ")]
+    return (root / log).parent
+
+
 def events(run_dir: Path) -> list[dict[str, Any]]:
     """Every record of a machine log; a line that does not parse fails the test."""
     lines = (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()

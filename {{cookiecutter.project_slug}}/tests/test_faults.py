@@ -36,6 +36,7 @@ from .faultkit import (
     events,
     files,
     job_args,
+    run_dir_of,
     run_dirs,
     visible,
     wait_for,
@@ -61,7 +62,7 @@ def test_a_killed_worker_fails_only_its_unit_and_retry_redoes_it(tmp_path: Path)
     assert set(outputs) == {f"{u}.out" for u in ids if u.startswith("ok-")}
     assert all(data == fault_jobs.expected_output(name[:-4]) for name, data in outputs.items())
     # The killed worker was replaced: the units after it ran in other processes.
-    records = events(run_dirs(tmp_path / "runs")[-1])
+    records = events(run_dir_of(tmp_path, first.stdout))
     [killed_pid] = [r["worker"] for r in records if r["event"] == "START" and r["unit"] == "kill-1"]
     assert not alive([killed_pid])
     assert len({r["worker"] for r in records if r["event"] == "START"}) >= 3
@@ -93,7 +94,7 @@ def test_a_hung_unit_times_out_and_its_worker_is_replaced(tmp_path: Path) -> Non
     assert "1 failed with Timeout" in result.stdout
     [line] = [line for line in result.stderr.splitlines() if " FAIL " in line]
     assert "hang-1" in line and "timed out after 1 s; its worker was replaced" in line
-    records = events(run_dirs(tmp_path / "runs")[-1])
+    records = events(run_dir_of(tmp_path, result.stdout))
     workers = [r["worker"] for r in records if r["event"] == "START"]
     hung = workers[[r["unit"] for r in records if r["event"] == "START"].index("hang-1")]
     assert workers.count(hung) == 1 and not alive([hung])
@@ -297,7 +298,7 @@ def test_a_second_run_refuses_and_a_dead_runs_lock_is_taken_over(tmp_path: Path)
     assert third.returncode == 0, third.stderr
     message = f"took over the stale lock {lock} of pid {first.pid} on "
     assert message in third.stderr
-    log = (run_dirs(tmp_path / "runs")[-1] / "run.log").read_text()
+    log = (run_dir_of(tmp_path, third.stdout) / "run.log").read_text()
     assert " WARN  LOCK " in log and message in log
     assert visible(tmp_path / "out") == {f"{u}.out": fault_jobs.expected_output(u) for u in ids}
     # The dead run's workers did not outlive it by more than the unit they were running.

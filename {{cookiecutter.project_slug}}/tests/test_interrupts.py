@@ -25,7 +25,7 @@ from .faultkit import (
     events,
     files,
     job_args,
-    run_dirs,
+    run_dir_of,
     visible,
     wait_for,
     write_units,
@@ -105,7 +105,7 @@ def test_interrupted_runs_resume_to_the_outputs_of_an_uninterrupted_run(tmp_path
         assert stderr.endswith(f"interrupted by {name}; run again to resume\n")
         assert f"stopped early: interrupted by {name}" in stdout
 
-        run_dir = run_dirs(work / "runs")[-1]
+        run_dir = run_dir_of(work, stdout)
         records = events(run_dir)  # every line parses
         summary = records[-1]
         assert summary["event"] == "SUMMARY" and summary["stopped"] == f"interrupted by {name}"

@@ -63,7 +63,7 @@ def test_every_task_id_runs_its_shard_and_each_unit_runs_exactly_once(workdir: P
     assert sorted(result.returncode for result in results) == [0] * (TASKS - 1) + [1]
 
     runs = sorted(path for path in (workdir / "runs").iterdir() if path.is_dir())
-    assert [run.name.rsplit("-", 1)[1] for run in runs] == sorted(
+    assert sorted(run.name.rsplit("-", 1)[1] for run in runs) == sorted(
         f"shard{index}of{TASKS}" for index in range(TASKS)
     )
     starts: Counter[str] = Counter()

@@ -83,8 +83,9 @@ class Summary:
 
 def new_run_id(settings: Settings) -> str:
     """A sortable, unique run name: UTC time, process id and shard."""
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    millis = int(time.time() * 1000) % 1000
+    now = time.time()  # one reading, so the second and its milliseconds agree
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
+    millis = int(now * 1000) % 1000
     shard = f"-shard{settings.shard.index}of{settings.shard.count}" if settings.shard else ""
     return f"{stamp}.{millis:03d}Z-{os.getpid()}{shard}"
 
