@@ -22,6 +22,7 @@ import logging
 import os
 import resource
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,3 +135,10 @@ def many_units(settings: Settings) -> Iterator[str]:
     """A units function: ``FAULT_UNITS`` ids, generated (no units file to read)."""
     for number in range(int(os.environ["FAULT_UNITS"])):
         yield f"unit-{number:06d}"
+
+
+def units_with_a_thread(settings: Settings) -> list[str]:
+    """A units function that leaves a thread running in the main process, as a client
+    library's background thread would; the ids are those of ``units.txt``."""
+    threading.Thread(target=threading.Event().wait, name="background", daemon=True).start()
+    return Path("units.txt").read_text(encoding="utf-8").split()

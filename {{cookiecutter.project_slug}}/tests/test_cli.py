@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from .conftest import cli
@@ -15,6 +16,8 @@ def test_life_cycle_fail_resume_failed_retry(workdir: Path) -> None:
     assert "1 failed with ValueError" in first.stdout
     assert "retry the failed units with: {{ cookiecutter.project_slug }} retry" in first.stdout
     assert "FAIL  tile_007" in first.stderr
+    if sys.platform.startswith("linux"):  # nothing started a thread: workers are forked
+        assert " backend=local start=fork " in first.stderr
     outputs = sorted(path.name for path in (workdir / "output").iterdir())
     assert outputs == [f"tile_{n:03d}.json" for n in range(12) if n != 7]
     first_bytes = (workdir / "output" / "tile_000.json").read_bytes()
@@ -92,6 +95,12 @@ def test_user_errors_are_one_line_and_exit_2(workdir: Path) -> None:
     )
     assert duplicate.stderr.count("\n") == 1
     assert not (workdir / "output").exists()
+    nowhere = cli("run", "--units-glob", "*.csv", "--input", "nowhere", cwd=workdir)
+    assert nowhere.returncode == 2
+    assert nowhere.stderr.endswith(
+        f"error: input folder {workdir / 'nowhere'} does not exist or is not a folder\n"
+    )
+    assert nowhere.stderr.count("\n") == 1
     table = "[tool.{{ cookiecutter.package_name }}]\n"
     (workdir / "pyproject.toml").write_text(table + 'workers = "two"\n')
     config = cli("status", cwd=workdir)

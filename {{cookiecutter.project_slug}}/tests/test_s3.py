@@ -53,7 +53,11 @@ def test_run_resume_and_retry_with_s3_input_and_output(workdir: Path, s3: tuple[
     names = sorted(path.rsplit("/", 1)[-1] for path in fs.ls(f"{prefix}/outputs", refresh=True))
     assert names == [f"tile_{n:03d}.json" for n in range(12) if n != 7]
     [run_dir] = [path for path in (workdir / "runs").iterdir() if path.is_dir()]
-    ends = [r for r in read_events(run_dir / "events.jsonl") if r["event"] == "END"]
+    records = list(read_events(run_dir / "events.jsonl"))
+    # The listing started fsspec's event-loop thread: workers come from a fork server.
+    [header] = [r for r in records if r["event"] == "RUN"]
+    assert header["start"] == "forkserver"
+    ends = [r for r in records if r["event"] == "END"]
     assert len(ends) == 11
     for record in ends:  # every output in the log is the full URL, usable as it is
         assert record["output"] == f"s3://{prefix}/outputs/{record['unit']}.json"

@@ -60,6 +60,13 @@ def test_glob_source_uses_file_stems(tmp_path: Path) -> None:
     assert units.load(config) == ["a", "b"]
 
 
+def test_glob_over_a_missing_input_folder_is_a_user_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder"
+    with pytest.raises(UserError) as error:
+        units.load(Settings(input=str(missing), units_glob="*.csv"))
+    assert str(error.value) == f"input folder {missing} does not exist or is not a folder"
+
+
 def list_units(config: Settings) -> list[str]:
     """A units function for the test below."""
     return [f"id-{n}" for n in range(3)]

@@ -81,7 +81,12 @@ def _execution(parser: argparse.ArgumentParser) -> None:
     how.add_argument(
         "--no-progress", dest="progress", action="store_false", default=None, help="no bar"
     )
-    how.add_argument("--start-method", choices=["fork", "spawn", "forkserver"])
+    how.add_argument(
+        "--start-method",
+        choices=["fork", "spawn", "forkserver"],
+        help="how worker processes start (default: fork on Linux unless the main process "
+        "runs threads, then forkserver; spawn elsewhere)",
+    )
 {%- if cookiecutter.scale_out == "dask" %}
     how.add_argument("--backend", choices=settings.BACKENDS, help="where the units run")
     how.add_argument("--scheduler", help="address of an existing Dask scheduler")

@@ -22,6 +22,7 @@ import pickle
 import selectors
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -77,10 +78,19 @@ class PoolError(Exception):
 
 
 def default_start_method() -> str:
-    """``fork`` where it is safe and fast (Linux: the main process runs no threads), else
-    ``spawn``. Both work because the job is importable."""
+    """How workers start unless ``--start-method`` says otherwise.
+
+    On Linux, ``fork`` while the main process runs no other thread: the fastest, and
+    recycling a worker costs one fork. Once a thread runs (fsspec's event loop after an S3
+    listing, a library's thread pool), a fork may copy a lock that thread holds, locked
+    forever in the child - what Python 3.12+ warns about - so then ``forkserver``: workers
+    are forked from a server process that runs no thread. Elsewhere ``spawn`` (macOS's and
+    Windows' default). All three work because the job is importable.
+    """
     methods = multiprocess.get_all_start_methods()
-    return "fork" if sys.platform.startswith("linux") and "fork" in methods else "spawn"
+    if sys.platform.startswith("linux") and "fork" in methods:
+        return "fork" if threading.active_count() == 1 else "forkserver"
+    return "spawn"
 
 
 def _send(conn: Connection, messages: list[tuple[Any, ...]]) -> None:
@@ -216,6 +226,9 @@ class LocalPool:
         #: Mean seconds per unit so far (for the adaptive chunk size), None before any unit.
         self.mean_seconds: float | None = None
         self.context = multiprocess.get_context(settings.start_method or default_start_method())
+        if self.context.get_start_method() == "forkserver":
+            # The server imports the job's code once; each worker is a fork of it, ready.
+            self.context.set_forkserver_preload([__name__, job.process.__module__])
         self.slots: list[_Slot] = []
         self.queue: deque[str] = deque()
         self.barren_deaths = 0

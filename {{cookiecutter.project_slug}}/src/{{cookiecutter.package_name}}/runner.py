@@ -25,7 +25,7 @@ from . import checkpoint, units
 from .failures import RETRY_LIST, FailureLog, retry_list, write_ids
 from .lock import RunLock
 from .log import Progress, RunLog, duration, timestamp
-from .pool import Event, LocalPool, PoolError, Started, UserLog
+from .pool import Event, LocalPool, PoolError, Started, UserLog, default_start_method
 from .settings import Settings
 from .storage import open_store
 from .worker import Job, Outcome, Worker, load_job
@@ -99,6 +99,13 @@ def retry_command(settings: Settings) -> str:
     return COMMAND + " retry" + (f" --shard {settings.shard}" if settings.shard else "")
 
 
+class _Bar(tqdm.tqdm):  # type: ignore[type-arg]
+    """tqdm without its monitor thread (it only tunes refreshes of stalled bars): with no
+    thread running, workers can be forked (see ``pool.default_start_method``)."""
+
+    monitor_interval = 0
+
+
 class _Recorder:
     """Turns backend events into log lines, failure records, progress and stop decisions."""
 
@@ -111,7 +118,7 @@ class _Recorder:
         self.streak: tuple[str, int] = ("", 0)
         self.stopped: str | None = None
         self.first_failure: Outcome | None = None
-        self.bar = tqdm.tqdm(
+        self.bar = _Bar(
             total=total,
             unit="unit",
             disable=None if settings.progress else True,
@@ -229,6 +236,9 @@ def run(
         recorder = _Recorder(settings, log, failures, len(todo))
         log.echo = echo or recorder.echo
         summary = Summary(run_id, len(ids), skipped=skipped, log=str(log.human_path))
+        if settings.backend == "local" and not settings.debug and not settings.start_method:
+            # Chosen last, once the listing and the progress bar could have started a thread.
+            settings = settings.replace(start_method=default_start_method())
         if lock.stale:
             log.write("LOCK", level="WARN", echo=True, message=lock.stale)
         log.write(
@@ -239,6 +249,7 @@ def run(
             todo=len(todo),
             workers=1 if settings.debug else settings.workers,
             backend="debug" if settings.debug else settings.backend,
+            start=settings.start_method if settings.backend == "local" else None,
             output=outputs.url(""),
             shard=str(settings.shard) if settings.shard else None,
         )

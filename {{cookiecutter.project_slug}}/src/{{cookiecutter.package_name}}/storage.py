@@ -84,6 +84,10 @@ class LocalStore:
             return []
 
     def glob(self, pattern: str) -> list[str]:
+        # A missing input folder is a mistake (a typo, the wrong working directory), not an
+        # empty job: say so instead of reporting "0 units" and exiting successfully.
+        if not self.root.is_dir():
+            raise UserError(f"input folder {self.root} does not exist or is not a folder")
         return fnmatch.filter(self.names(), pattern)
 
     def prepare(self) -> None:
