@@ -47,14 +47,15 @@ WAYS = [(signal.SIGINT, True), (signal.SIGTERM, False), (signal.SIGTERM, True)]
 
 
 def interrupt_once(
-    root: Path, signum: int, group: bool, delay: float
+    root: Path, signum: int, group: bool, delay: float, *extra: str
 ) -> tuple[float, str, str, set[int]]:
-    """Start a run, wait until it has written an output and then ``delay`` seconds, send
-    ``signum`` (to the process group or to the main process only) and wait for the run to
-    end; returns the stop latency, stdout, stderr and the pids of the workers it had."""
+    """Start a run (with ``extra`` options), wait until it has written an output and then
+    ``delay`` seconds, send ``signum`` (to the process group or to the main process only) and
+    wait for the run to end; returns the stop latency, stdout, stderr and the pids of the
+    workers it had."""
     before = len(visible(root / "out"))
     run = subprocess.Popen(
-        command("run", *job_args("FAULTY", "--workers", str(WORKERS))),
+        command("run", *job_args("FAULTY", "--workers", str(WORKERS), *extra)),
         cwd=root,
         env=environment(FAULT_SLEEP=UNIT_SECONDS),
         stdout=subprocess.PIPE,

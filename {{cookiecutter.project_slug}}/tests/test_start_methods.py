@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.pool import GRACE_SECONDS
+
 from . import fault_jobs
 from .faultkit import (
     alive,
@@ -26,6 +28,7 @@ from .faultkit import (
     wait_for,
     write_units,
 )
+from .test_interrupts import UNITS, interrupt_once
 
 METHODS = ["fork", "forkserver", "spawn"]
 
@@ -120,3 +123,26 @@ def test_workers_end_with_a_killed_main_process(tmp_path: Path, method: str) -> 
         run.wait(timeout=10)
     # None outlives it by more than the unit it was running.
     wait_for(lambda: not alive(descendants), 5, f"the {method} workers to end")
+
+
+@pytest.mark.parametrize(
+    ("signum", "group"), [(signal.SIGINT, True), (signal.SIGTERM, True), (signal.SIGTERM, False)]
+)
+def test_a_run_with_a_fork_server_stops_cleanly_when_interrupted(
+    tmp_path: Path, signum: int, group: bool
+) -> None:
+    """The fork server shares the run's process group: Ctrl-C and SLURM's SIGTERM reach it
+    too, and neither it nor a worker may outlive the run, nor turn the stop into failures."""
+    write_units(tmp_path, [f"ok-{n:04d}" for n in range(UNITS)])
+    latency, stdout, _, processes = interrupt_once(
+        tmp_path, signum, group, 0.2, "--start-method", "forkserver"
+    )
+    name = signal.Signals(signum).name
+    assert latency < GRACE_SECONDS, f"{name} took {latency:.1f} s"
+    summary = events(run_dir_of(tmp_path, stdout))[-1]
+    assert summary["stopped"] == f"interrupted by {name}" and summary["failed"] == 0
+    assert summary["pending"] > 0
+    # The workers end before the run does; the fork server ends when it sees the run gone.
+    wait_for(lambda: not alive(processes), 5, "the workers and the fork server to end")
+    outputs = visible(tmp_path / "out")
+    assert all(data == fault_jobs.expected_output(file[:-4]) for file, data in outputs.items())

@@ -35,6 +35,7 @@ from multiprocess.connection import Connection
 
 from .log import ForwardingHandler
 from .settings import Settings
+from .storage import loaded_modules
 from .worker import Job, Outcome, Worker, describe, rss_mb
 
 # Message kinds, worker -> main process.
@@ -227,8 +228,10 @@ class LocalPool:
         self.mean_seconds: float | None = None
         self.context = multiprocess.get_context(settings.start_method or default_start_method())
         if self.context.get_start_method() == "forkserver":
-            # The server imports the job's code once; each worker is a fork of it, ready.
-            self.context.set_forkserver_preload([__name__, job.process.__module__])
+            # The server imports the job's code and the storage libraries once; each worker
+            # is a fork of it, ready to work.
+            modules = [__name__, job.process.__module__, *loaded_modules()]
+            self.context.set_forkserver_preload(modules)
         self.slots: list[_Slot] = []
         self.queue: deque[str] = deque()
         self.barren_deaths = 0

@@ -19,6 +19,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import fsspec
+from fsspec.registry import registry
 {%- endif %}
 
 from .errors import UserError
@@ -192,6 +193,17 @@ def check_no_password(url: str) -> None:
             f"{url.split('://', 1)[0]}:// URL with a password: put the credentials in the "
             "storage backend's usual configuration (environment, config file), not in the URL"
         )
+{%- endif %}
+
+
+def loaded_modules() -> list[str]:
+    """The storage libraries this process has loaded, which a fork server imports once
+    rather than every worker on its own{% if cookiecutter.storage == "s3" %} (``s3fs``, once an ``s3://`` URL was
+    opened){% endif %}."""
+{%- if cookiecutter.storage == "s3" %}
+    return sorted({implementation.__module__ for implementation in registry.values()})
+{%- else %}
+    return []  # the standard library's os and shutil only
 {%- endif %}
 
 
