@@ -56,6 +56,7 @@ COMMON = {
             "test_interrupts.py",
             "test_log.py",
             "test_shards.py",
+            "test_start_methods.py",
             "test_units.py",
         )
     ),

@@ -82,8 +82,8 @@ def default_start_method() -> str:
     """How workers start unless ``--start-method`` says otherwise.
 
     On Linux, ``fork`` while the main process runs no other thread: the fastest, and
-    recycling a worker costs one fork. Once a thread runs (fsspec's event loop after an S3
-    listing, a library's thread pool), a fork may copy a lock that thread holds, locked
+    recycling a worker costs one fork. Once a thread runs (a storage client's event loop, a
+    library's thread pool), a fork may copy a lock that thread holds, locked
     forever in the child - what Python 3.12+ warns about - so then ``forkserver``: workers
     are forked from a server process that runs no thread. Elsewhere ``spawn`` (macOS's and
     Windows' default). All three work because the job is importable.
