@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
-from .conftest import cli
+import pytest
+
+from {{ cookiecutter.package_name }}.cli import parser
+
+from .conftest import PROJECT_ROOT, cli
 
 
 def test_life_cycle_fail_resume_failed_retry(workdir: Path) -> None:
@@ -112,3 +117,27 @@ def test_user_errors_are_one_line_and_exit_2(workdir: Path) -> None:
     assert unknown.returncode == 2 and "unknown key 'wokers'" in unknown.stderr
     missing = cli("status", "--config", "nope.toml", cwd=workdir)
     assert missing.returncode == 2 and "config file nope.toml does not exist" in missing.stderr
+
+
+def help_text(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    with pytest.raises(SystemExit):
+        parser().parse_args([*args, "--help"])
+    return capsys.readouterr().out
+
+
+def test_every_command_and_option_is_in_the_readme(capsys: pytest.CaptureFixture[str]) -> None:
+    """The command line is a contract with users: whatever its help lists, the README explains."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    commands = re.search(r"\{([a-z,]+)\}", help_text(capsys))
+    assert commands is not None
+    missing = []
+    for command in commands.group(1).split(","):
+        if f"`{command}" not in readme:
+            missing.append(command)
+        options = set(re.findall(r"--[a-z][a-z-]*", help_text(capsys, command))) - {"--help"}
+        missing += [
+            f"{command} {option}"
+            for option in sorted(options)
+            if not re.search(rf"{option}(?![a-z-])", readme)
+        ]
+    assert missing == []
