@@ -236,7 +236,8 @@ def run(
         recorder = _Recorder(settings, log, failures, len(todo))
         log.echo = echo or recorder.echo
         summary = Summary(run_id, len(ids), skipped=skipped, log=str(log.human_path))
-        if settings.backend == "local" and not settings.debug and not settings.start_method:
+        local_pool = settings.backend == "local" and not settings.debug
+        if local_pool and not settings.start_method:
             # Chosen last, once the listing and the progress bar could have started a thread.
             settings = settings.replace(start_method=default_start_method())
         if lock.stale:
@@ -249,7 +250,7 @@ def run(
             todo=len(todo),
             workers=1 if settings.debug else settings.workers,
             backend="debug" if settings.debug else settings.backend,
-            start=settings.start_method if settings.backend == "local" else None,
+            start=settings.start_method if local_pool else None,
             output=outputs.url(""),
             shard=str(settings.shard) if settings.shard else None,
         )
