@@ -55,6 +55,7 @@ COMMON = {
             "test_faults.py",
             "test_interrupts.py",
             "test_log.py",
+            "test_log_faults.py",
             "test_shards.py",
             "test_start_methods.py",
             "test_units.py",

@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from {{ cookiecutter.package_name }}.log import step
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.units import Unit
 from {{ cookiecutter.package_name }}.worker import Job, rss_mb
@@ -142,3 +143,28 @@ def units_with_a_thread(settings: Settings) -> list[str]:
     library's background thread would; the ids are those of ``units.txt``."""
     threading.Thread(target=threading.Event().wait, name="background", daemon=True).start()
     return Path("units.txt").read_text(encoding="utf-8").split()
+
+
+#: Text Python gives for a file name whose bytes are not UTF-8 (a lone surrogate), and the
+#: characters ``str.splitlines`` splits on besides newlines.
+UNDECODABLE = "tile_\udcff.csv"
+SEPARATORS = "\x85\u2028\u2029\x1c\x0b\x0c"
+
+
+def undecodable(unit: Unit[Path]) -> None:
+    """``raise-*`` raises, ``log-*`` logs, ``step-*`` times a step, each with text that cannot
+    be written as UTF-8 or that breaks lines; every unit but ``raise-*`` writes its output."""
+    kind = unit.id.split("-", 1)[0]
+    if kind == "raise":
+        raise ValueError(f"cannot decode {UNDECODABLE}{SEPARATORS}")
+    if kind == "log":
+        logging.getLogger("user.text").warning("skipping %s%s", UNDECODABLE, SEPARATORS)
+        logging.addLevelName(25, "MY LEVEL\n")
+        logging.getLogger("user.text").log(25, "a level name with a space and a newline")
+    if kind == "step":
+        with step(f"read {UNDECODABLE}\n"):
+            pass
+    unit.output.write_bytes(unit.id.encode())
+
+
+UNDECODABLE_TEXT = Job(undecodable, setup, SUFFIX)

@@ -239,6 +239,11 @@ def _seconds_between(first: str, last: str) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # What the commands print can hold any text of a unit's failure (a file name that is not
+    # UTF-8, say): escape what the terminal cannot show rather than die on it, as stderr does.
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
     arguments = parser().parse_args(argv)
     try:
         config = _settings(arguments)

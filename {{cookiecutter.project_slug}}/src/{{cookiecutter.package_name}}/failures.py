@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, TextIO
 
-from .log import read_events, timestamp
+from .log import read_events, safe_line, timestamp
 from .worker import Outcome
 
 FAILURES_FILE = "failures.jsonl"
@@ -39,7 +39,7 @@ class FailureLog:
             "message": outcome.message,
             "traceback": outcome.traceback,
         }
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._handle.write(safe_line(json.dumps(record, ensure_ascii=False)) + "\n")
         self._handle.flush()
 
     def close(self) -> None:

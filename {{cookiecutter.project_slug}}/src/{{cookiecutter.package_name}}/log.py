@@ -38,6 +38,21 @@ _NEEDS_QUOTES = re.compile(r"[\s\"'=]")
 _JSON = json.JSONEncoder(ensure_ascii=False)
 #: A string as a JSON string, non-ASCII kept (the C helper behind ``_JSON``).
 _quoted: Callable[[str], str] = json.encoder.encode_basestring
+#: What a line may not hold as it is: lone surrogates (Python's stand-ins for bytes that are
+#: not UTF-8, as in file names), which cannot be written as UTF-8, and the line separators
+#: that ``str.splitlines`` splits on (the JSON encoder escapes the other control characters).
+_UNWRITABLE = re.compile("[\x85\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def safe_line(line: str) -> str:
+    """``line`` with what cannot be written as one line of UTF-8 escaped JSON-style
+    (``\\udcff``): valid inside a JSON string, readable in the human log. ASCII lines,
+    nearly all of them, are returned at once (``isascii`` is a flag check)."""
+    return line if line.isascii() else _UNWRITABLE.sub(_escape, line)
 
 
 @contextmanager
@@ -85,9 +100,10 @@ def _value(value: object) -> str:
     """A value of a human line: quoted JSON-style when it has spaces, quotes or newlines."""
     if isinstance(value, float):
         return f"{value:.4f}"
-    if isinstance(value, dict):
-        return ",".join(f"{key}:{seconds:.4f}" for key, seconds in value.items()) or "-"
-    text = value if isinstance(value, str) else str(value)
+    if isinstance(value, dict):  # step timings; the step names are the user's, any text
+        text = ",".join(f"{key}:{seconds:.4f}" for key, seconds in value.items()) or "-"
+    else:
+        text = value if isinstance(value, str) else str(value)
     if not text or _NEEDS_QUOTES.search(text):
         return _quoted(text)
     return text
@@ -143,8 +159,9 @@ class RunLog:
             if value is not None:
                 line += f" {key}={_value(value)}"
                 record += f", {_quoted(key)}: {_json_value(value)}"
+        line = safe_line(line)
         self._human.write(line + "\n")
-        self._machine.write(record + "}\n")
+        self._machine.write(safe_line(record) + "}\n")
         if echo and self.echo is not None:
             self.echo(line)
         now = time.monotonic()
@@ -214,7 +231,10 @@ class ForwardingHandler(logging.Handler):
         self.unit = "-"
 
     def emit(self, record: logging.LogRecord) -> None:
+        level = record.levelname  # a custom level name could hold spaces: one word, always
+        if not level.isalnum():
+            level = re.sub(r"\W", "_", level) or "_"
         try:
-            self._send((record.levelname, self.unit, self.format(record), record.created))
+            self._send((level, self.unit, self.format(record), record.created))
         except Exception:  # noqa: UW302 - logging must never kill a unit
             self.handleError(record)

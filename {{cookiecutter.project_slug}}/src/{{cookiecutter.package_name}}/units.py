@@ -20,7 +20,10 @@ R = TypeVar("R")
 
 #: Names Windows refuses whatever the extension; rejected everywhere so outputs stay portable.
 RESERVED = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.IGNORECASE)
-UNSAFE_CHARACTERS = re.compile(r'[/\\<>:"|?*\x00-\x1f\x7f\s]')
+#: Separators, wildcards, quotes, whitespace and every control character (C0 and C1).
+UNSAFE_CHARACTERS = re.compile(r'[/\\<>:"|?*\x00-\x1f\x7f-\x9f\s]')
+#: Lone surrogates: Python's stand-ins for the bytes of a file name that are not UTF-8.
+NOT_UTF8 = re.compile("[\ud800-\udfff]")
 MAX_ID_BYTES = 200
 
 
@@ -81,6 +84,8 @@ def check_id(unit_id: str) -> str | None:
     bad = UNSAFE_CHARACTERS.search(unit_id)
     if bad:
         return f"contains {bad.group()!r}, which is unsafe in a file name"
+    if not unit_id.isascii() and NOT_UTF8.search(unit_id):
+        return "is not valid UTF-8 (a file name in another encoding): rename it"
     if unit_id.startswith("."):
         return "starts with '.' (hidden files and '..' are not allowed)"
     if unit_id.endswith("."):
@@ -108,15 +113,33 @@ def validated(entries: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def from_file(path: Path) -> Iterator[tuple[str, str]]:
-    """One id per line; lines starting with ``#`` are comments; blank lines are errors."""
+    """One id per line; lines starting with ``#`` are comments; blank lines are errors.
+
+    Lines end at ``\\n`` (or ``\\r\\n``) only: ``str.splitlines`` would also split at form
+    feeds, ``\\x1c``-``\\x1e``, ``\\x85`` and U+2028/U+2029, turning one bad id into two
+    good-looking ones and shifting every later line number. Those characters stay in the id,
+    which ``check_id`` then rejects, naming the line.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise UserError(f"cannot read units file {path}: {exc}") from None
-    for number, line in enumerate(text.splitlines(), start=1):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        number = data.count(b"\n", 0, exc.start) + 1
+        raise UserError(
+            f"{path}:{number}: not valid UTF-8 (byte {data[exc.start]:#04x}); save the units "
+            "file as UTF-8"
+        ) from None
+    lines = text.removeprefix("\ufeff").split("\n")  # a byte-order mark (Windows editors)
+    if lines[-1] == "":  # the newline that ends the last line
+        lines.pop()
+    for number, line in enumerate(lines, start=1):
+        line = line.removesuffix("\r")
         if line.startswith("#"):
             continue
-        if not line.strip():
+        if not line.strip(" \t"):
             raise UserError(f"{path}:{number}: blank line in the units file")
         yield f"{path}:{number}", line
 
