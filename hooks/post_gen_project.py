@@ -1,4 +1,4 @@
-"""Remove what the chosen options do not need, write the answers file, print next steps."""
+"""Remove what the chosen options do not need, record the template for cruft, print next steps."""
 
 from __future__ import annotations
 
@@ -39,14 +39,66 @@ def prune(root: Path) -> None:
             path.unlink()
 
 
-def write_answers(root: Path) -> None:
-    """Keep the answers (not machine-specific paths) so cruft can link and update the project."""
-    answers = {
-        key: value
-        for key, value in ANSWERS.items()
-        if not key.startswith("_") or key in {"_template", "_commit"}
+#: Context keys that describe this machine's bake rather than the project.
+MACHINE_KEYS = {"_output_dir", "_repo_dir", "_checkout"}
+
+
+def template_commit(template_dir: Path) -> str | None:
+    """The commit the template was baked from, when it lives in git."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(template_dir), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and commit else None
+
+
+def template_source(template: str, template_dir: Path) -> str:
+    """Where cruft finds the template again: the URL as given, or the local folder's path."""
+    if "://" in template or template.startswith("git@"):
+        return template
+    try:
+        from cookiecutter.config import BUILTIN_ABBREVIATIONS
+        from cookiecutter.repository import expand_abbreviations
+    except ImportError:
+        return str(template_dir)
+    expanded: str = expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
+    return expanded if expanded != template else str(template_dir)
+
+
+def write_cruft_state(root: Path) -> str | None:
+    """Write ``.cruft.json`` as ``cruft create`` would, so check/diff/update work at once.
+
+    Only a plain cookiecutter bake records the state: when cruft itself renders the template
+    (create, diff, update) it has no ``_repo_dir`` and keeps its own state, and a state file in
+    its renders would turn into a patch on the project's. Returns why nothing was written.
+    """
+    repo_dir = ANSWERS.get("_repo_dir")
+    if not isinstance(repo_dir, str):
+        return None
+    template_dir = Path(repo_dir).resolve()
+    commit = template_commit(template_dir)
+    if commit is None:
+        return f"{template_dir} is not a git checkout: link it later with `cruft link`"
+    context = {key: value for key, value in ANSWERS.items() if key not in MACHINE_KEYS}
+    context["_template"] = template_source(str(ANSWERS.get("_template", "")), template_dir)
+    context["_commit"] = commit
+    state = {
+        "template": context["_template"],
+        "commit": commit,
+        "checkout": ANSWERS.get("_checkout"),
+        "context": {"cookiecutter": context},
+        "directory": None,
     }
-    (root / ".cookiecutter.json").write_text(json.dumps(answers, indent=2, sort_keys=True) + "\n")
+    text = json.dumps(state, ensure_ascii=False, indent=2, separators=(",", ": "))
+    (root / ".cruft.json").write_text(text + "\n", encoding="utf-8")
+    return None
 
 
 def format_code(root: Path) -> None:
@@ -72,8 +124,10 @@ def format_code(root: Path) -> None:
 def main() -> int:
     root = Path.cwd()
     prune(root)
-    write_answers(root)
+    unlinked = write_cruft_state(root)
     format_code(root)
+    if "_repo_dir" not in ANSWERS:
+        return 0  # cruft renders the template for a diff or an update: nobody to talk to
     sys.stdout.write(
         f"\nBaked {PROJECT_SLUG}. Next steps:\n"
         f"  cd {PROJECT_SLUG}\n"
@@ -85,6 +139,8 @@ def main() -> int:
         "  pytest\n"
         "Then replace the example in src/{}/process.py (see README.md).\n".format(PACKAGE_NAME)
     )
+    if unlinked:
+        sys.stdout.write(f"Template updates: {unlinked}.\n")
     return 0
 
 

@@ -13,7 +13,7 @@ from .conftest import Baked, Combo
 
 #: Files every project has, relative to its root; {pkg} is the package name.
 COMMON = {
-    ".cookiecutter.json",
+    ".cruft.json",
     ".github/workflows/ci.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
@@ -102,11 +102,11 @@ def test_no_template_markers_are_left(baked: Baked) -> None:
 
 
 def test_answers_file_lets_cruft_update_the_project(baked: Baked) -> None:
-    answers = json.loads((baked.root / ".cookiecutter.json").read_text())
+    answers = json.loads((baked.root / ".cruft.json").read_text())["context"]["cookiecutter"]
     assert answers["project_slug"] == baked.combo.slug
     assert answers["storage"] == baked.combo.storage
     assert answers["scale_out"] == baked.combo.scale_out
-    assert "_template" in answers
+    assert "_template" in answers and "_commit" in answers
     assert not any(key in answers for key in ("_output_dir", "_repo_dir"))
 
 

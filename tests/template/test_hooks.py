@@ -67,7 +67,7 @@ def test_quotes_and_braces_in_answers_stay_data(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert not any(Path.cwd().glob("PWNED")) and not any(tmp_path.rglob("PWNED"))
     project = tmp_path / "out" / "tile-processor"
-    answers = json.loads((project / ".cookiecutter.json").read_text())
+    answers = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]
     assert answers["author_name"] == hostile
     assert answers["description"] == hostile
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
