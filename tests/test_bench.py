@@ -53,3 +53,22 @@ def test_linter_benchmark(tmp_path: Path) -> None:
     rows = data["contenders"]
     for label in ("unitwise-lint --jobs 1", "unitwise-lint, second run (cache)"):
         assert rows[label]["seconds"] > 0 and rows[label]["exit"] in (0, 1), rows[label]
+
+
+def test_cost_benchmark_runs_every_contender_and_checks_each_goal(tmp_path: Path) -> None:
+    data = smoke("bench_cost.py", tmp_path)
+    for case, units in (("trivial", 500), ("cpu_5ms", 40)):
+        assert data[case]["units"] == units
+        for contender in (
+            "unitwise",
+            "ProcessPoolExecutor",
+            "multiprocess.Pool",
+            "joblib",
+            "mpire",
+        ):
+            row = data[case][contender]
+            assert len(row["rounds"]) == data["rounds"] == 3
+            assert all(run["exit"] == 0 and run["user"] > 0 for run in row["rounds"]), row
+    assert data["many"]["plan_units"] == 50_000 and data["many"]["resume_units"] == 5_000
+    assert len(data["goals"]) == 6
+    assert all(set(goal) == {"value", "target", "met"} for goal in data["goals"].values())

@@ -1,0 +1,20 @@
+"""The runner's job in ``bench_cost.py``: the same per-unit work as ``_contenders.commit``
+(``UNITWISE_BENCH_SPIN_MS`` of CPU, then one empty output, which the runner commits
+atomically)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+OUTPUT_SUFFIX = ".out"
+SPIN_S = float(os.environ.get("UNITWISE_BENCH_SPIN_MS", "0")) / 1000
+
+
+def process(unit: Any) -> None:
+    if SPIN_S:
+        end = time.perf_counter() + SPIN_S
+        while time.perf_counter() < end:
+            pass
+    unit.output.write_bytes(b"")

@@ -1,0 +1,355 @@
+"""The runner's cost per unit against bare pools, and its limits at millions of units.
+
+    python bench/bench_cost.py [--quick | --smoke] [--rounds 3] [--json bench/results/cost.json]
+
+Wall time on a shared 2-core machine swings 2-5x, so the figure that matters is CPU: every
+contender runs as a fresh process, the rounds are interleaved (A B C D E, A B C D E, ...), and
+the CPU of the whole process tree comes from the kernel (``wait4`` on the contender, then every
+orphaned descendant reaped by this process as a sub-reaper, summed from ``RUSAGE_CHILDREN``).
+The table reports the minimum and the median of the rounds, and the machine's load before each.
+
+Cases, outputs on tmpfs (``/dev/shm``) so that the file system's cost stays small and equal:
+
+- trivial units: one empty output per unit, committed atomically (temporary name, rename);
+- 5 ms units: 5 ms of CPU, then the same commit;
+- many units: planning 10,000,000 ids from a units file (time to the first START line, peak
+  memory of the run), and a resume over 1,000,000 done outputs.
+
+The runner (a baked project's command line, START/END logged, checkpoint listing, atomic
+commit) against a bare ``concurrent.futures.ProcessPoolExecutor``, a bare ``multiprocess.Pool``,
+joblib and mpire doing the same per-unit work (``_contenders.py``, ``_cost_job.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from _baked import WORKERS, bake
+from _report import print_table, save
+
+BENCH = Path(__file__).resolve().parent
+TMPFS = Path("/dev/shm")
+RUNNER = "unitwise"
+BARE = ["ProcessPoolExecutor", "multiprocess.Pool", "joblib", "mpire"]
+PR_SET_CHILD_SUBREAPER = 36
+
+
+@dataclass
+class Measure:
+    """One contender's run: wall seconds, CPU seconds of its whole tree, peak RSS, load."""
+
+    wall: float
+    user: float
+    system: float
+    max_rss_mb: float
+    load: float
+    exit: int
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.system
+
+
+def become_subreaper() -> None:
+    """Adopt the orphans of contenders (a pool's workers outliving their parent), so that their
+    CPU is counted too."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def reap_orphans(deadline: float = 30.0) -> None:
+    """Wait for every remaining descendant (adopted orphans), ``deadline`` seconds at most."""
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() > end:
+                raise RuntimeError("a contender left processes running")
+            time.sleep(0.01)
+
+
+def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
+    """Run ``command`` as a fresh process and measure its whole tree."""
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    with log.open("wb") as out:
+        child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    reap_orphans()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Measure(
+        wall=wall,
+        user=after.ru_utime - before.ru_utime,
+        system=after.ru_stime - before.ru_stime,
+        max_rss_mb=usage.ru_maxrss / 1024,
+        load=load,
+        exit=child.returncode,
+    )
+
+
+class Bench:
+    """The baked project and the folders every contender works in."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.root, package = bake("Unitwise Cost Bench")
+        self.package = package.__name__
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(BENCH), str(self.root / "src")]),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def units_file(self, name: str, count: int) -> Path:
+        path = self.work / f"{name}.txt"
+        with path.open("w", encoding="utf-8") as handle:
+            step = 100_000
+            for start in range(0, count, step):
+                handle.write("".join(f"u{i:08d}\n" for i in range(start, min(count, start + step))))
+        return path
+
+    def runner_command(self, units: Path, output: Path, state: Path, *extra: str) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            self.package,
+            "run",
+            "--job",
+            "_cost_job",
+            "--units-file",
+            str(units),
+            "--input",
+            str(self.work),
+            "--output",
+            str(output),
+            "--state",
+            str(state),
+            "--workers",
+            str(WORKERS),
+            "--no-progress",
+            *extra,
+        ]
+
+    def run(self, contender: str, units: Path, count: int, spin_ms: float) -> Measure:
+        output, state = self.work / "out", self.work / "state"
+        for folder in (output, state):
+            shutil.rmtree(folder, ignore_errors=True)
+        env = {**self.env, "UNITWISE_BENCH_SPIN_MS": str(spin_ms)}
+        if contender == RUNNER:
+            command = self.runner_command(units, output, state)
+        else:
+            command = [
+                sys.executable,
+                str(BENCH / "_contenders.py"),
+                contender,
+                str(units),
+                str(output),
+                str(spin_ms),
+            ]
+        result = measure(command, env, self.work / "contender.log")
+        made = sum(1 for _ in os.scandir(output)) if output.is_dir() else 0
+        if result.exit != 0 or made != count:
+            log = (self.work / "contender.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{contender}: exit {result.exit}, {made}/{count} outputs\n{log}")
+        return result
+
+
+def summarise(runs: list[Measure], count: int) -> dict[str, Any]:
+    walls, cpus = [r.wall for r in runs], [r.cpu for r in runs]
+    return {
+        "rounds": [asdict(r) for r in runs],
+        "wall_min_s": min(walls),
+        "wall_median_s": statistics.median(walls),
+        "cpu_min_s": min(cpus),
+        "cpu_median_s": statistics.median(cpus),
+        "cpu_us_per_unit_min": min(cpus) / count * 1e6,
+        "cpu_us_per_unit_median": statistics.median(cpus) / count * 1e6,
+        "load_min": min(r.load for r in runs),
+        "load_max": max(r.load for r in runs),
+    }
+
+
+def per_unit_case(
+    bench: Bench, name: str, count: int, spin_ms: float, rounds: int
+) -> dict[str, Any]:
+    """Every contender over the same ``count`` units, interleaved, ``rounds`` times."""
+    units = bench.units_file(name, count)
+    runs: dict[str, list[Measure]] = {c: [] for c in [RUNNER, *BARE]}
+    for _ in range(rounds):
+        for contender in runs:
+            runs[contender].append(bench.run(contender, units, count, spin_ms))
+    return {"units": count, "spin_ms": spin_ms} | {c: summarise(r, count) for c, r in runs.items()}
+
+
+def first_start(state: Path) -> float:
+    """The epoch time of the first START line of the run in ``state``."""
+    for events in state.rglob("events.jsonl"):
+        with events.open(encoding="utf-8") as handle:
+            for line in handle:
+                record = json.loads(line)
+                if record.get("event") == "START":
+                    return datetime.fromisoformat(record["ts"]).timestamp()
+    raise RuntimeError(f"no START line under {state}")
+
+
+def many_units(bench: Bench, plan: int, resume: int) -> dict[str, Any]:
+    """Planning ``plan`` ids (time to the first START, peak RSS of the run), and a resume over
+    ``resume`` done outputs (the whole run plans, finds everything done, and ends)."""
+    units = bench.units_file("many", plan)
+    output, state = bench.work / "many-out", bench.work / "many-state"
+    launched = time.time()
+    started = measure(
+        bench.runner_command(units, output, state, "--limit", "2000"),
+        bench.env,
+        bench.work / "many.log",
+    )
+    if started.exit != 0:
+        raise RuntimeError((bench.work / "many.log").read_text(errors="replace")[-2000:])
+    to_first = first_start(state) - launched
+    units.unlink()
+    shutil.rmtree(output)
+    shutil.rmtree(state)
+
+    units = bench.units_file("resume", resume)
+    output.mkdir()
+    for i in range(resume):
+        with open(f"{output}/u{i:08d}.out", "wb"):
+            pass
+    resumed = measure(
+        bench.runner_command(units, output, state), bench.env, bench.work / "resume.log"
+    )
+    if resumed.exit != 0:
+        raise RuntimeError((bench.work / "resume.log").read_text(errors="replace")[-2000:])
+    shutil.rmtree(output)
+    return {
+        "plan_units": plan,
+        "plan_first_start_s": to_first,
+        "plan_run": asdict(started),
+        "resume_units": resume,
+        "resume_s": resumed.wall,
+        "resume_run": asdict(resumed),
+    }
+
+
+def ratio(case: dict[str, Any], against: str, key: str) -> float:
+    return float(case[RUNNER][key] / case[against][key])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="5-10x fewer units")
+    size.add_argument("--smoke", action="store_true", help="does it run at all? (tiny)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 1)")
+    parser.add_argument("--json", type=Path, default=Path("bench/results/cost.json"))
+    args = parser.parse_args()
+    trivial, cpu, plan, resume = (
+        (500, 40, 50_000, 5_000)
+        if args.smoke
+        else (20_000, 2_000, 1_000_000, 100_000)
+        if args.quick
+        else (100_000, 10_000, 10_000_000, 1_000_000)
+    )
+    become_subreaper()
+    base = TMPFS if TMPFS.is_dir() else None
+    work = Path(tempfile.mkdtemp(prefix="unitwise-cost-", dir=base))
+    try:
+        bench = Bench(work)
+        results: dict[str, Any] = {
+            "machine": {
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "workers": WORKERS,
+                "outputs_on": str(work),
+            },
+            "rounds": args.rounds,
+            "trivial": per_unit_case(bench, "trivial", trivial, 0, args.rounds),
+            "cpu_5ms": per_unit_case(bench, "cpu", cpu, 5, args.rounds),
+            "many": many_units(bench, plan, resume),
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    rows: list[tuple[str, ...]] = [
+        ("case", "contender", "wall min / median", "CPU us/unit min / median", "load")
+    ]
+    for key, label in (("trivial", "trivial units"), ("cpu_5ms", "5 ms units")):
+        case = results[key]
+        for contender in [RUNNER, *BARE]:
+            row = case[contender]
+            rows.append(
+                (
+                    f"{case['units']:,} {label}",
+                    contender,
+                    f"{row['wall_min_s']:.2f} / {row['wall_median_s']:.2f} s",
+                    f"{row['cpu_us_per_unit_min']:,.0f} / {row['cpu_us_per_unit_median']:,.0f}",
+                    f"{row['load_min']:.1f}-{row['load_max']:.1f}",
+                )
+            )
+    print_table(rows)
+
+    trivial_case, cpu_case, many = results["trivial"], results["cpu_5ms"], results["many"]
+    goals = [
+        (
+            "1 trivial: CPU vs ProcessPoolExecutor (median)",
+            ratio(trivial_case, "ProcessPoolExecutor", "cpu_median_s"),
+            1.3,
+        ),
+        (
+            "1 trivial: wall vs ProcessPoolExecutor (min)",
+            ratio(trivial_case, "ProcessPoolExecutor", "wall_min_s"),
+            1.3,
+        ),
+        (
+            "2 5 ms units: CPU vs multiprocess.Pool (median)",
+            ratio(cpu_case, "multiprocess.Pool", "cpu_median_s"),
+            1.05,
+        ),
+        (f"3 first START of {many['plan_units']:,} ids (s)", many["plan_first_start_s"], 10.0),
+        (
+            f"3 peak RSS, run of {many['plan_units']:,} ids (MiB)",
+            many["plan_run"]["max_rss_mb"],
+            500.0,
+        ),
+        (f"3 resume over {many['resume_units']:,} done outputs (s)", many["resume_s"], 3.0),
+    ]
+    results["goals"] = {
+        name: {"value": value, "target": target, "met": value <= target}
+        for name, value, target in goals
+    }
+    print()
+    print_table(
+        [("goal", "measured", "target", "met")]
+        + [
+            (name, f"{value:.2f}", f"<= {target}", "yes" if value <= target else "NO")
+            for name, value, target in goals
+        ]
+    )
+    save(args.json, results)
+
+
+if __name__ == "__main__":
+    main()
