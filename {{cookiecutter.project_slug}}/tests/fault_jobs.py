@@ -168,3 +168,17 @@ def undecodable(unit: Unit[Path]) -> None:
 
 
 UNDECODABLE_TEXT = Job(undecodable, setup, SUFFIX)
+
+
+def held(unit: Unit[Path]) -> None:
+    """``hold-*`` writes its output, says so (``<id>.written`` in the input folder), then waits
+    until a file ``release`` appears there: a unit in flight for as long as a test needs.
+    Any other unit writes its output at once."""
+    unit.output.write_bytes(expected_output(unit.id))
+    if unit.id.startswith("hold-"):
+        (unit.resources / f"{unit.id}.written").touch()
+        while not (unit.resources / "release").exists():
+            time.sleep(0.02)
+
+
+HELD = Job(held, setup, SUFFIX)

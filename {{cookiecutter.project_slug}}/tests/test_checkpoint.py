@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from {{ cookiecutter.package_name }} import checkpoint, runner
-from {{ cookiecutter.package_name }}.storage import LocalStore
+from {{ cookiecutter.package_name }}.storage import LocalStore, process_space
 from {{ cookiecutter.package_name }}.units import Unit
 from {{ cookiecutter.package_name }}.worker import Job, Worker
 
-from .conftest import settings
+from .conftest import cli, settings
 
 
 def test_done_set_ignores_staged_and_foreign_files(tmp_path: Path) -> None:
@@ -97,7 +99,9 @@ def test_scratch_is_private_made_on_first_use_and_removed_after_the_unit(
 def test_stale_staged_files_are_removed_before_a_run(workdir: Path) -> None:
     output = workdir / "output"
     output.mkdir()
-    stale = output / ".tile_000.json.part-999-abcd"
+    ended = subprocess.Popen([sys.executable, "-c", ""])
+    ended.wait()  # the process that staged the file is gone
+    stale = output / f".tile_000.json.part-{process_space()}-{ended.pid}-7"
     stale.write_text("half")
     summary = runner.run(settings(workdir, limit=1))
     assert not stale.exists()
@@ -111,3 +115,13 @@ def test_overwrite_redoes_done_units(workdir: Path) -> None:
     assert (again.done, again.skipped) == (0, 11)
     redo = runner.run(settings(workdir, overwrite=True))
     assert (redo.done, redo.skipped, redo.failed) == (11, 0, 1)
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line_and_exit_2(workdir: Path) -> None:
+    (workdir / "taken").write_text("a file where the output folder should go")
+    output = workdir / "taken" / "output"
+    for command in ("run", "status", "failed"):
+        result = cli(command, "--output", str(output), cwd=workdir)
+        assert result.returncode == 2, (command, result.stderr)
+        assert result.stderr.startswith(f"{{ cookiecutter.project_slug }}: error: cannot use {output}: NotADirectoryError: "), command
+        assert result.stderr.count("\n") == 1 and result.stdout == "", command

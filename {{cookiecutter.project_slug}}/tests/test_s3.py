@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ from {{ cookiecutter.package_name }}.storage import FsspecStore, open_store
 from {{ cookiecutter.package_name }}.units import Unit
 from {{ cookiecutter.package_name }}.worker import Job, Worker
 
+from . import faultkit
 from .conftest import EXAMPLE, cli, settings
+from .faultkit import COMMAND, environment
 from .s3server import BUCKET, KEY_ID, SECRET, Recorder, seed, serving
 
 
@@ -159,3 +162,31 @@ def test_a_resume_costs_one_list_request_per_1000_outputs_and_none_per_unit(
 def test_a_url_with_a_password_is_refused() -> None:
     with pytest.raises(UserError, match="password"):
         open_store("ftp://user:hunter2@example.org/data")
+
+
+def test_an_unreachable_store_is_one_line_naming_it_and_exit_2(
+    workdir: Path, s3_server: Recorder
+) -> None:
+    """Bad environment, not failed units: no traceback, status 2, nothing created."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound and never listening: connections are refused
+        endpoint = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        output = f"s3://{BUCKET}/outputs"
+        where = {"--output": output}
+        glob = {"--output": "local", "--input": f"s3://{BUCKET}/in", "--units-glob": "*.csv"}
+        for command, options, attempts in [
+            ("run", where, None),  # the project's own retry settings (a few seconds)
+            ("status", where, "1"),  # one attempt each for the rest, to keep the test short
+            ("failed", where, "1"),
+            ("run", glob, "1"),
+        ]:
+            env = environment(AWS_ENDPOINT_URL=endpoint, **({"AWS_MAX_ATTEMPTS": attempts} if attempts else {}))
+            args = [text for option in options.items() for text in option]
+            result = faultkit.cli(command, *args, cwd=workdir, env=env)
+            location = options.get("--input", output)
+            assert result.returncode == 2, (command, result.stderr[-2000:])
+            assert result.stderr.startswith(f"{COMMAND}: error: cannot use {location}: "), command
+            assert f'Could not connect to the endpoint URL: "{endpoint}/' in result.stderr
+            assert result.stderr.count("\n") == 1 and result.stdout == "", command
+    runs = workdir / "runs"
+    assert not runs.exists() or not [path for path in runs.iterdir() if path.is_dir()]

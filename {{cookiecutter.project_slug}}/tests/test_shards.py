@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from collections import Counter
+from itertools import count
 from pathlib import Path
 
+from {{ cookiecutter.package_name }}.settings import Shard
+from {{ cookiecutter.package_name }}.storage import STALE_STAGED_SECONDS, process_space
+from {{ cookiecutter.package_name }}.units import in_shard
+
+from . import faultkit
 from .conftest import EXAMPLE, PROJECT_ROOT, cli
+from .fault_jobs import expected_output
+from .faultkit import command, environment, job_args, visible, wait_for, write_units
 
 SHARDS = 3
 
@@ -55,3 +67,48 @@ def test_shards_cover_every_unit_once_and_equal_one_unsharded_run(workdir: Path)
     assert sum("retrying 1 failed units" in result.stdout for result in retried) == 1
     assert sum("nothing to retry" in result.stdout for result in retried) == SHARDS - 1
     assert (workdir / "output" / "tile_007.json").is_file()
+
+
+def first_id(prefix: str, shard: Shard) -> str:
+    """The first id ``<prefix>-<n>`` that falls in ``shard``."""
+    return next(f"{prefix}-{n}" for n in count() if in_shard(f"{prefix}-{n}", shard))
+
+
+def test_shards_sharing_an_output_folder_keep_each_others_units_in_flight(
+    tmp_path: Path,
+) -> None:
+    """A run deletes only the staged files of processes that are gone: shard 0's unit, staged
+    and still running, survives shard 1's start; a dead process's leftovers do not."""
+    held, quick = first_id("hold", Shard(0, 2)), first_id("ok", Shard(1, 2))
+    write_units(tmp_path, [held, quick])
+    out = tmp_path / "out"
+    out.mkdir()
+    ended = subprocess.Popen([sys.executable, "-c", ""])
+    ended.wait()
+    dead = out / f".gone.out.part-{process_space()}-{ended.pid}-0"
+    far = out / ".far.out.part-0badf00d-1-0"  # another machine's: its process cannot be asked
+    old = out / ".old.out.part-0badf00d-2-0"
+    for path in (dead, far, old):
+        path.write_text("half")
+    os.utime(old, (time.time() - STALE_STAGED_SECONDS - 60,) * 2)
+    first = subprocess.Popen(
+        command("run", *job_args("HELD", "--shard", "0/2")),
+        cwd=tmp_path,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: (tmp_path / "inputs" / f"{held}.written").exists(), 60, "shard 0's unit")
+        second = faultkit.cli("run", *job_args("HELD", "--shard", "1/2"), cwd=tmp_path)
+        assert second.returncode == 0, second.stderr
+        assert not dead.exists() and not old.exists() and far.exists()
+        (tmp_path / "inputs" / "release").touch()
+        stdout, stderr = first.communicate(timeout=60)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode == 0, stderr
+    assert "1 done, 0 skipped (already done), 0 failed" in stdout
+    assert visible(out) == {f"{u}.out": expected_output(u) for u in (held, quick)}

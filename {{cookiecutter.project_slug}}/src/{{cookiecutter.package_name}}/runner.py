@@ -27,7 +27,7 @@ from .lock import RunLock
 from .log import Progress, RunLog, duration, timestamp
 from .pool import Event, LocalPool, PoolError, Started, UserLog, default_start_method
 from .settings import Settings
-from .storage import open_store
+from .storage import StoreUnreachable, open_store
 from .worker import Job, Outcome, Worker, load_job
 
 COMMAND = "{{ cookiecutter.project_slug }}"
@@ -295,9 +295,12 @@ def run(
             # The retry list needs the outputs as they are now; if this run wrote none, the
             # listing made at the start still says it (a resume costs ONE listing, not two).
             written = settings.overwrite or recorder.progress.done
-            failed_now = retry_list(
-                state, checkpoint.done_ids(outputs, job.suffix) if written else done
-            )
+            try:
+                done_now = checkpoint.done_ids(outputs, job.suffix) if written else done
+            except StoreUnreachable as exc:  # it went away during the run: use what we had
+                log.write("STORE", level="WARN", echo=True, message=str(exc))
+                done_now = done
+            failed_now = retry_list(state, done_now)
             in_run = set(ids)
             write_ids(state / run_id / RETRY_LIST, [u for u in failed_now if u in in_run])
             write_ids(state / RETRY_LIST, list(failed_now))

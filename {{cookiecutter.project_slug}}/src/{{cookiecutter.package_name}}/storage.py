@@ -7,12 +7,16 @@ makes resuming cheap; committing a staged file is atomic, which is what makes a 
 from __future__ import annotations
 
 import fnmatch
+import functools
+import hashlib
 import itertools
 import os
 import shutil
+import socket
 {%- if cookiecutter.storage == "s3" %}
 import tempfile
 {%- endif %}
+import time
 from pathlib import Path
 from typing import Protocol
 {%- if cookiecutter.storage == "s3" %}
@@ -26,7 +30,52 @@ from .errors import UserError
 
 #: Staged outputs are hidden files with this marker; they never count as done.
 PART_MARKER = ".part-"
+#: A staged file whose owner cannot be asked (another machine's) is left alone for this long
+#: after its last write: shards on several machines may share one output folder.
+STALE_STAGED_SECONDS = 24 * 3600.0
 _staged_numbers = itertools.count()
+
+
+@functools.cache
+def process_space() -> str:
+    """8 hex digits naming the space this process's id belongs to: the host, its boot and
+    its pid namespace (containers on one host share a boot, not a pid namespace)."""
+    parts = [socket.gethostname()]
+    try:
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii"))
+        parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
+    except OSError:  # not Linux: the host name alone
+        pass
+    return hashlib.blake2b("/".join(parts).encode(), digest_size=4).hexdigest()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, as another user's process
+        return True
+    return True
+
+
+def owner_is_gone(name: str, now: float, modified: float) -> bool:
+    """Whether the staged file ``name`` (``.<output>.part-<space>-<pid>-<n>``) belongs to
+    nobody any more: its process is known dead (same process space), or it was not written
+    for STALE_STAGED_SECONDS (another machine's, whose process cannot be asked)."""
+    if now - modified > STALE_STAGED_SECONDS:
+        return True
+    space, _, rest = name.rpartition(PART_MARKER)[2].partition("-")
+    pid = rest.partition("-")[0]
+    return space == process_space() and pid.isdigit() and not _alive(int(pid))
+
+
+class StoreUnreachable(UserError):
+    """A storage location cannot be listed or created: one line naming it and the cause,
+    exit status 2 (the environment is wrong: an endpoint, credentials, a permission)."""
+
+    def __init__(self, location: object, cause: BaseException) -> None:
+        super().__init__(f"cannot use {location}: {type(cause).__name__}: {cause}")
 
 
 class Store(Protocol):
@@ -83,6 +132,8 @@ class LocalStore:
                 return [entry.name for entry in entries]
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise StoreUnreachable(self.root, exc) from None
 
     def glob(self, pattern: str) -> list[str]:
         # A missing input folder is a mistake (a typo, the wrong working directory), not an
@@ -92,15 +143,30 @@ class LocalStore:
         return fnmatch.filter(self.names(), pattern)
 
     def prepare(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Delete the staged files of dead processes only: another shard may be running on
+        this folder right now, its units' outputs staged here."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnreachable(self.root, exc) from None
+        now = time.time()
         for name in self.names():
             if name.startswith(".") and PART_MARKER in name:
-                (self.root / name).unlink(missing_ok=True)
+                path = self.root / name
+                try:
+                    if owner_is_gone(name, now, path.stat().st_mtime):
+                        path.unlink()
+                except FileNotFoundError:  # committed or discarded meanwhile
+                    continue
 
     def staging_path(self, name: str) -> Path:
         # Same folder as the final file, so that os.replace is a rename, hence atomic.
-        # The pid and a per-process counter make the name unique among live processes.
-        return Path(f"{self._folder}.{name}{PART_MARKER}{os.getpid()}-{next(_staged_numbers)}")
+        # The process space, the pid and a per-process counter make the name unique, and
+        # tell a later run whether the process that writes it is still alive.
+        return Path(
+            f"{self._folder}.{name}{PART_MARKER}{process_space()}-{os.getpid()}-"
+            f"{next(_staged_numbers)}"
+        )
 
     def commit(self, staged: Path, name: str) -> str:
         final = self._folder + name
@@ -132,7 +198,7 @@ class FsspecStore:
 
     def __init__(self, url: str) -> None:
         check_no_password(url)
-        self.fs, root = fsspec.core.url_to_fs(url)
+        self.fs, root = fsspec.core.url_to_fs(url, **client_options(url))
         #: The filesystem path of the root (``bucket/prefix`` on S3), for the fsspec calls.
         self.root = root.rstrip("/")
         #: The root as the user wrote it: what the log shows, and what they can use as it is.
@@ -149,6 +215,8 @@ class FsspecStore:
             entries = self.fs.ls(self.root, detail=True, refresh=True)
         except FileNotFoundError:
             return []
+        except Exception as exc:  # noqa: UW302 - any failure of the listing names the store
+            raise StoreUnreachable(self.base, exc) from None
         prefix = self.root + "/"
         names: list[str] = []
         for entry in entries:
@@ -182,6 +250,18 @@ class FsspecStore:
         local = Path(tempfile.mkdtemp(prefix="input-", dir=scratch)) / name
         self.fs.get_file(self._path(name), str(local))
         return local
+
+
+def client_options(url: str) -> dict[str, object]:
+    """fsspec options for ``url``. On S3: botocore's standard retry mode, 3 attempts with
+    at most 3 s of back-off, instead of the legacy 5 with up to 15 s, so that an unreachable
+    endpoint is reported in seconds, not 16 s (``AWS_RETRY_MODE`` / ``AWS_MAX_ATTEMPTS`` in the
+    environment take precedence)."""
+    if not url.startswith(("s3://", "s3a://")):
+        return {}
+    if "AWS_RETRY_MODE" in os.environ or "AWS_MAX_ATTEMPTS" in os.environ:
+        return {}
+    return {"config_kwargs": {"retries": {"mode": "standard", "max_attempts": 3}}}
 
 
 def check_no_password(url: str) -> None:
