@@ -242,16 +242,37 @@ class _Reported:
     span: Span
 
 
+def _most_specific(pairs: list[tuple[Rule, Report]]) -> list[tuple[Rule, Report]]:
+    """One report per defect: where rules report the same one, the most specific rule's."""
+    best: dict[int, tuple[int, str]] = {}
+    for rule, report in pairs:
+        if report.defect is not None:
+            rank = (rule.SPECIFICITY, _reverse(rule.code))
+            if report.defect not in best or rank > best[report.defect]:
+                best[report.defect] = rank
+    if not best:
+        return pairs
+    return [
+        (rule, report)
+        for rule, report in pairs
+        if report.defect is None or best[report.defect] == (rule.SPECIFICITY, _reverse(rule.code))
+    ]
+
+
+def _reverse(code: str) -> str:
+    """A key under which lower codes rank higher (ties between equally specific rules)."""
+    return "".join(chr(0x10FFFF - ord(char)) for char in code)
+
+
 def _reported(
     document: Document, module: cst.Module, instances: Sequence[Rule], fixable_only: bool
 ) -> list[_Reported]:
     """The reports not silenced by ``# noqa``, with their spans, in source order."""
-    pairs = [
-        (rule, report)
-        for rule in instances
-        for report in rule.reports
-        if not fixable_only or report.replacement is not None
-    ]
+    pairs = _most_specific(
+        [(rule, report) for rule in instances for report in rule.reports]
+    )
+    if fixable_only:
+        pairs = [(rule, report) for rule, report in pairs if report.replacement is not None]
     if not pairs:
         return []
     nodes = [report.node for _, report in pairs]

@@ -52,6 +52,9 @@ class Report:
     node: cst.CSTNode
     message: str
     replacement: cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode] | None = None
+    #: The defect this report is about (e.g. the ``id`` of an exception handler): of the reports
+    #: of one defect, only the one of the rule with the highest ``SPECIFICITY`` is kept.
+    defect: int | None = None
 
 
 @dataclass
@@ -75,6 +78,8 @@ class Rule(cst.BatchableCSTVisitor):
     OPTIONS: ClassVar[Mapping[str, Option]] = {}
     #: Whether the rule can offer safe fixes (``--fix``).
     FIXABLE: ClassVar[bool] = False
+    #: Which rule wins when several report the same defect (see ``Report.defect``).
+    SPECIFICITY: ClassVar[int] = 0
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__()
@@ -96,9 +101,13 @@ class Rule(cst.BatchableCSTVisitor):
         | cst.RemovalSentinel
         | cst.FlattenSentinel[cst.CSTNode]
         | None = None,
+        defect: int | None = None,
     ) -> None:
-        """Report ``node``; ``replacement`` (if any) is a fix that keeps behaviour safe."""
-        self.reports.append(Report(node, message or self.message, replacement))
+        """Report ``node``; ``replacement`` (if any) is a fix that keeps behaviour safe.
+
+        ``defect`` names what is wrong when other rules may report the same thing (one finding
+        per defect: the most specific rule's)."""
+        self.reports.append(Report(node, message or self.message, replacement, defect))
 
     def fix_module(self, module: cst.Module) -> cst.Module:
         """Called once after this rule's replacements were applied to a module.

@@ -6,10 +6,19 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from ._logging import is_logging_call
+from ._logging import LOG_METHODS, is_logging_call
 from ._names import ImportMap
 
 BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException"})
+
+#: How UW301-UW303 share a handler, for their rationales (and so for ``explain``).
+ONE_FINDING_PER_HANDLER = (
+    "One finding per handler: UW301 (bare-except), UW302 (blind-except) and UW303 "
+    "(swallowed-exception) can all describe the same handler, and only the most specific one "
+    "is reported: UW301 for a bare `except:` (its fix applies whatever the body does), else "
+    "UW303 for a broad handler whose body only passes or continues, else UW302. Disabling "
+    "the winning rule lets the next one report."
+)
 
 
 def _types(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
@@ -61,12 +70,28 @@ def _truthy(node: cst.BaseExpression) -> bool:
     return True
 
 
-def logs_traceback(call: cst.Call) -> bool:
-    """``logger.exception(...)``, or a logging call with a truthy ``exc_info=``."""
-    if not is_logging_call(call):
+def _logging_method(call: cst.Call, imports: ImportMap) -> str | None:
+    """The level method a logging call uses: ``logger.error`` and ``from logging import
+    error as err; err(...)`` both give ``error``."""
+    if is_logging_call(call):
+        assert isinstance(call.func, cst.Attribute)
+        return call.func.attr.value
+    name = imports.resolve(call.func)
+    if name is not None and name.startswith("logging."):
+        method = name.rsplit(".", 1)[1]
+        return method if method in LOG_METHODS else None
+    return None
+
+
+def logs_traceback(call: cst.Call, imports: ImportMap) -> bool:
+    """``logger.exception(...)``, or a logging call with a truthy ``exc_info=``.
+
+    Logging functions are resolved through imports (``from logging import exception``,
+    ``import logging as lg``)."""
+    method = _logging_method(call, imports)
+    if method is None:
         return False
-    assert isinstance(call.func, cst.Attribute)
-    if call.func.attr.value == "exception":
+    if method == "exception":
         return True
     return any(
         arg.keyword is not None and arg.keyword.value == "exc_info" and _truthy(arg.value)

@@ -34,6 +34,13 @@ class Loop:
     unchecked_writes: list[cst.Call] = field(default_factory=list)
     #: Calls doing actual work for the unit, not just building paths or logging (UW202).
     work_calls: int = 0
+    #: Names accumulated over this loop, each with whether a loop over data units (not
+    #: configurations or seeds) was part of it (UW201).
+    accumulating: dict[str, bool] = field(default_factory=dict)
+    #: Whether the loop body writes one output per iteration (UW201).
+    writes_per_unit: bool = False
+    #: Plain-name functions called in the loop with a varying argument (UW201, UW202).
+    calls: set[str] = field(default_factory=set)
 
 
 class LoopRule(ScopedRule):

@@ -8,35 +8,30 @@ from typing import ClassVar
 import libcst as cst
 
 from ..rule import Invalid, RuleContext, Valid
-from ._exceptions import logs_traceback
-from ._logging import LoggingFixRule
-
-_LOG_MESSAGE = '"Unexpected error"'
+from ._base import ScopedRule
+from ._exceptions import ONE_FINDING_PER_HANDLER, body_only_ignores
 
 
 @dataclass
 class _Handler:
     node: cst.ExceptHandler
-    import_time: bool
-    logger_defined: bool
     reraises: bool = False
-    logs: bool = False
 
 
-class BareExcept(LoggingFixRule):
+class BareExcept(ScopedRule):
     code = "UW301"
     name = "bare-except"
     message = "Bare `except:` catches KeyboardInterrupt and SystemExit and hides the error"
     rationale = (
         "A bare `except:` also catches KeyboardInterrupt and SystemExit, so a worker cannot be "
-        "interrupted or shut down cleanly by the pool or the scheduler, and whatever went wrong "
-        "for that unit is hidden from the logs of a run nobody watches. The fix narrows the "
-        "handler to `except Exception:` (deliberately letting Ctrl-C and shutdown through) and "
-        "logs the traceback with `logger.exception(...)` before the existing body, defining a "
-        "module-level `logger` if needed. If the handler re-raises with a bare `raise`, the fix "
-        "is `except BaseException:` instead, which behaves exactly like `except:`."
+        "interrupted or shut down cleanly by the pool or the scheduler. The fix only narrows "
+        "the handler to `except Exception:` (deliberately letting Ctrl-C and shutdown through) "
+        "and adds nothing else: whatever the handler did for an ordinary error it still does. "
+        "If the handler re-raises with a bare `raise`, the fix is `except BaseException:`, "
+        "which behaves exactly like `except:`. " + ONE_FINDING_PER_HANDLER
     )
     FIXABLE = True
+    SPECIFICITY = 3
     VALID: ClassVar[list[Valid]] = [
         Valid("try:\n    run()\nexcept Exception:\n    logger.exception('failed')\n"),
         Valid("try:\n    run()\nexcept (OSError, ValueError):\n    pass\n"),
@@ -44,20 +39,14 @@ class BareExcept(LoggingFixRule):
     ]
     INVALID: ClassVar[list[Invalid]] = [
         Invalid(
-            "import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
             "def f():\n    try:\n        run()\n    except:\n        # keep going\n"
             "        return None\n",
-            fixed="import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
-            "def f():\n    try:\n        run()\n    except Exception:\n        # keep going\n"
-            '        logger.exception("Unexpected error")\n        return None\n',
+            fixed="def f():\n    try:\n        run()\n    except Exception:\n"
+            "        # keep going\n        return None\n",
         ),
         Invalid(
-            '"""Tiles."""\n\nimport os\n\n\ndef f():\n    try:\n        run()\n'
-            "    except: pass  # best effort\n",
-            fixed='"""Tiles."""\n\nimport logging\nimport os\n\n'
-            "logger = logging.getLogger(__name__)\n\n\ndef f():\n    try:\n        run()\n"
-            '    except Exception:  # best effort\n        logger.exception("Unexpected error")\n'
-            "        pass\n",
+            "def f():\n    try:\n        run()\n    except: pass  # best effort\n",
+            fixed="def f():\n    try:\n        run()\n    except Exception: pass  # best effort\n",
         ),
         Invalid(
             "try:\n    run()\nexcept:\n    cleanup()\n    raise\n",
@@ -70,8 +59,9 @@ class BareExcept(LoggingFixRule):
             "except Exception:\n    log.exception('run failed')\n",
         ),
         Invalid(
-            "from loguru import logger\n\ntry:\n    run()\nexcept:\n    pass\n",
-            fixed=None,
+            "for unit in units:\n    try:\n        run(unit)\n    except:\n        continue\n",
+            fixed="for unit in units:\n    try:\n        run(unit)\n    except Exception:\n"
+            "        continue\n",
         ),
     ]
 
@@ -85,14 +75,14 @@ class BareExcept(LoggingFixRule):
         if node.type is not None:
             self._handlers.append(None)
             return
-        handler = _Handler(node, self.at_import_time(), self.stdlib_logger is not None)
+        handler = _Handler(node)
         self._handlers.append(handler)
         self._bare.append(handler)
 
     def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
         self._handlers.pop()
 
-    # Raises and logging calls inside a nested function belong to that function, not to us.
+    # A raise inside a nested function belongs to that function, not to us.
     def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
         super().visit_FunctionDef_body(node)
         self._handlers.append(None)
@@ -105,52 +95,21 @@ class BareExcept(LoggingFixRule):
         if self._handlers and self._handlers[-1] is not None and node.exc is None:
             self._handlers[-1].reraises = True
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if self._handlers and self._handlers[-1] is not None and logs_traceback(node):
-            self._handlers[-1].logs = True
-
     def leave_Module(self, original_node: cst.Module) -> None:
         for handler in self._bare:
-            self.report(handler.node, replacement=self._fix(handler))
-
-    def _fix(self, handler: _Handler) -> cst.ExceptHandler | None:
-        node = handler.node
-        space = cst.SimpleWhitespace(" ")
-        if handler.reraises:
-            return node.with_changes(type=cst.Name("BaseException"), whitespace_after_except=space)
-        narrowed = node.with_changes(type=cst.Name("Exception"), whitespace_after_except=space)
-        if handler.logs:
-            return narrowed
-        choice = self.choose_logger(defined_before=handler.logger_defined)
-        if choice is None:
-            return None
-        log_line = cst.SimpleStatementLine(
-            [
-                cst.Expr(
-                    cst.Call(
-                        cst.Attribute(self.use_logger(choice), cst.Name("exception")),
-                        [cst.Arg(cst.SimpleString(_LOG_MESSAGE))],
-                    )
+            message = self.message
+            if body_only_ignores(handler.node):
+                message = (
+                    "Bare `except:` swallows every error, KeyboardInterrupt and SystemExit "
+                    "included: a failing unit leaves no trace"
                 )
-            ]
-        )
-        return narrowed.with_changes(body=_prepend(node.body, log_line))
+            self.report(
+                handler.node, message, replacement=self._fix(handler), defect=id(handler.node)
+            )
 
-
-def _prepend(body: cst.BaseSuite, line: cst.SimpleStatementLine) -> cst.IndentedBlock:
-    """``body`` with ``line`` first; comments opening the body stay above everything."""
-    if isinstance(body, cst.SimpleStatementSuite):
-        statements = list(body.body)
-        last = statements[-1]
-        statements[-1] = last.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
-        return cst.IndentedBlock(
-            header=body.trailing_whitespace,
-            body=[line, cst.SimpleStatementLine(statements)],
+    @staticmethod
+    def _fix(handler: _Handler) -> cst.ExceptHandler:
+        caught = "BaseException" if handler.reraises else "Exception"
+        return handler.node.with_changes(
+            type=cst.Name(caught), whitespace_after_except=cst.SimpleWhitespace(" ")
         )
-    assert isinstance(body, cst.IndentedBlock)
-    first = body.body[0] if body.body else None
-    if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-        moved = line.with_changes(leading_lines=first.leading_lines)
-        rest = [first.with_changes(leading_lines=()), *body.body[1:]]
-        return body.with_changes(body=[moved, *rest])
-    return body.with_changes(body=[line, *body.body])

@@ -9,7 +9,7 @@ import libcst as cst
 
 from ..rule import Invalid, Option, RuleContext, Valid
 from ._base import ScopedRule
-from ._exceptions import body_only_ignores, broad_exception
+from ._exceptions import ONE_FINDING_PER_HANDLER, body_only_ignores, broad_exception
 
 
 class SwallowedException(ScopedRule):
@@ -22,9 +22,9 @@ class SwallowedException(ScopedRule):
         "In a parallel run nobody watches the console, so every skipped unit must at least "
         "leave a log line with the traceback. Like ruff's S110 and S112 this applies to bare "
         "and broad (`Exception`, `BaseException`) handlers; `all-exceptions` extends it to "
-        "every handler. It fires together with UW301/UW302 on the same handler, as ruff's "
-        "S110 does with E722/BLE001: disable one if you find that redundant."
+        "every handler. " + ONE_FINDING_PER_HANDLER
     )
+    SPECIFICITY = 2
     OPTIONS: ClassVar[Mapping[str, Option]] = {
         "all-exceptions": Option(
             False, "Also report handlers of specific exception types that only pass/continue."
@@ -41,7 +41,7 @@ class SwallowedException(ScopedRule):
     ]
     INVALID: ClassVar[list[Invalid]] = [
         Invalid("try:\n    run()\nexcept Exception:\n    pass\n"),
-        Invalid("try:\n    run()\nexcept:\n    ...\n"),
+        Invalid("try:\n    run()\nexcept BaseException:\n    ...\n"),
         Invalid(
             "for unit in units:\n    try:\n        run(unit)\n"
             "    except (OSError, BaseException):  # flaky disk\n        continue\n"
@@ -62,4 +62,4 @@ class SwallowedException(ScopedRule):
         if not body_only_ignores(node):
             return
         if self._all or node.type is None or broad_exception(node, self.imports):
-            self.report(node)
+            self.report(node, defect=id(node))

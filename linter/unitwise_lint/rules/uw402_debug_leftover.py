@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 import libcst as cst
 
 from ..rule import Invalid, RuleContext, Valid
 from ._base import ScopedRule
-from ._names import dotted_name, get_arg, string_value
+from ._names import dotted_name, get_arg, is_main_guard, iter_calls, referenced_names, string_value
+
+#: Names that say a test is a switch someone sets: ``if args.debug:``, ``if SHOW_PLOTS:``.
+_FLAG = re.compile(
+    r"debug|verbose|show|plot|interactive|display|visual|flag|config|cfg|setting|option|opts"
+    r"|args|params|env|dry_run|inspect|trace|notebook|ipython|jupyter",
+    re.IGNORECASE,
+)
 
 _DEBUGGERS = frozenset(
     {
@@ -60,7 +68,9 @@ class DebugLeftover(ScopedRule):
         "as a job. Calls are resolved through imports (`from pdb import set_trace`, "
         "`import matplotlib.pyplot as plt`); the bare name `display` only counts in notebooks, "
         "where IPython provides it. Magics are seen as the `get_ipython()` calls that "
-        "notebook converters write for them."
+        "notebook converters write for them. A call under an `if` on a parameter, a flag, a "
+        "setting or an environment variable (`if show:`, `if args.debug:`, `if DEBUG:`, "
+        "`if os.environ.get('PLOT'):`) is a deliberate switch, not a leftover."
     )
     VALID: ClassVar[list[Valid]] = [
         Valid(
@@ -71,9 +81,18 @@ class DebugLeftover(ScopedRule):
         Valid("display(df)\n"),
         Valid("from IPython import get_ipython\n\nshell = get_ipython()\n"),
         Valid("def breakpoint():\n    pass\n\nbreakpoint()\n"),
+        Valid(
+            "import matplotlib.pyplot as plt\n\ndef plot(df, show=False):\n"
+            "    df.plot()\n    if show:\n        plt.show()\n"
+        ),
+        Valid("import pdb\n\ndef run(unit, config):\n    if config.debug:\n        pdb.set_trace()\n"),
+        Valid("import os\n\nif os.environ.get('UNIT_DEBUG'):\n    breakpoint()\n"),
+        Valid("DEBUG = False\n\ndef f(x):\n    if DEBUG and x < 0:\n        breakpoint()\n"),
     ]
     INVALID: ClassVar[list[Invalid]] = [
         Invalid("def f(x):\n    breakpoint()\n    return x\n"),
+        Invalid("def f(rows):\n    for row in rows:\n        total = row.sum()\n"
+                "        if total < 0:\n            breakpoint()\n"),
         Invalid("import pdb\nimport ipdb as dbg\n\npdb.set_trace()\ndbg.set_trace()\n", count=2),
         Invalid("from pdb import set_trace as st\n\nst()\n"),
         Invalid("import matplotlib.pyplot as plt\n\nplt.plot(x)\nplt.show()\n"),
@@ -92,8 +111,31 @@ class DebugLeftover(ScopedRule):
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         self._builtins: list[tuple[cst.Call, str]] = []
+        #: How many enclosing ``if`` tests are switches (see ``_is_switch``).
+        self._tests: list[bool] = []
+
+    def _is_switch(self, test: cst.BaseExpression) -> bool:
+        """Whether an ``if`` test is a switch: a parameter, flag, setting or environment variable."""
+        if is_main_guard(test):
+            return False
+        names = referenced_names(test)
+        params = {name for frame in self.frames for name in frame.params}
+        if names & params:
+            return True
+        if any(_FLAG.search(name) or (name.isupper() and len(name) > 1) for name in names):
+            return True
+        called = [dotted_name(call.func) or "" for call in iter_calls(test)]
+        return "environ" in names or any("environ" in c or "getenv" in c for c in called)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._tests.append(self._is_switch(node.test))
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self._tests.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
+        if any(self._tests):
+            return  # behind a switch: deliberate
         func = node.func
         if isinstance(func, cst.Name) and not self.imports.is_imported(func.value):
             if func.value == "breakpoint" or (func.value == "display" and self.context.notebook):
