@@ -15,7 +15,7 @@ import libcst as cst
 
 from ..rule import RuleContext
 from ._base import ScopedRule
-from ._names import call_name, dotted_name, last_component, target_names
+from ._names import call_name, dotted_name, is_main_guard, last_component, target_names
 
 #: Methods of a logger that emit a record.
 LOG_METHODS = frozenset(
@@ -159,54 +159,66 @@ def _binds(stmt: cst.BaseStatement, name: str) -> bool:
     return False
 
 
-def _imports_logging(stmt: cst.BaseStatement) -> bool:
+def _imports(stmt: cst.BaseStatement, module_name: str) -> bool:
     for small in _small_statements(stmt):
         if isinstance(small, cst.Import):
             for alias in small.names:
-                if dotted_name(alias.name) == "logging" and alias.asname is None:
+                if dotted_name(alias.name) == module_name and alias.asname is None:
                     return True
     return False
 
 
-def ensure_logger(module: cst.Module, name: str) -> cst.Module:
-    """Add ``import logging`` and ``<name> = logging.getLogger(__name__)`` if missing."""
-    body = list(module.body)
-    if any(_binds(stmt, name) for stmt in body):
-        return module
+def _import_span(body: list[cst.BaseStatement]) -> tuple[int, int]:
+    """Where the leading imports are: after the docstring and ``__future__`` imports."""
     start = 1 if body and _is_docstring(body[0]) else 0
     while start < len(body) and (_import_module(body[start]) or ("", False))[0] == "__future__":
         start += 1
     end = start
     while end < len(body) and _import_module(body[end]) is not None:
         end += 1
+    return start, end
 
-    if not any(_imports_logging(stmt) for stmt in body):
-        position = end
-        for index in range(start, end):
-            module_name, is_from = _import_module(body[index]) or ("", False)
-            if not _is_stdlib(module_name) or is_from or module_name > "logging":
-                position = index
-                break
-        import_line = cst.parse_statement("import logging\n")
-        assert isinstance(import_line, cst.SimpleStatementLine)
-        if position < end:
-            following = body[position]
-            assert isinstance(following, cst.SimpleStatementLine)
-            after_stdlib = position > start and _is_stdlib(
-                (_import_module(body[position - 1]) or ("", False))[0]
+
+def ensure_import(module: cst.Module, name: str) -> cst.Module:
+    """Add ``import <name>`` (a standard library module) where isort would put it."""
+    body = list(module.body)
+    if any(_imports(stmt, name) for stmt in body):
+        return module
+    start, end = _import_span(body)
+    position = end
+    for index in range(start, end):
+        module_name, is_from = _import_module(body[index]) or ("", False)
+        if not _is_stdlib(module_name) or is_from or module_name > name:
+            position = index
+            break
+    import_line = cst.parse_statement(f"import {name}\n")
+    assert isinstance(import_line, cst.SimpleStatementLine)
+    if position < end:
+        following = body[position]
+        assert isinstance(following, cst.SimpleStatementLine)
+        after_stdlib = position > start and _is_stdlib(
+            (_import_module(body[position - 1]) or ("", False))[0]
+        )
+        if not after_stdlib:
+            # Take the place (and leading comments) of the import we go before.
+            import_line = import_line.with_changes(leading_lines=following.leading_lines)
+            new_section = not _is_stdlib((_import_module(following) or ("", False))[0])
+            body[position] = following.with_changes(
+                leading_lines=[cst.EmptyLine()] if new_section else []
             )
-            if not after_stdlib:
-                # Take the place (and leading comments) of the import we go before.
-                import_line = import_line.with_changes(leading_lines=following.leading_lines)
-                new_section = not _is_stdlib((_import_module(following) or ("", False))[0])
-                body[position] = following.with_changes(
-                    leading_lines=[cst.EmptyLine()] if new_section else []
-                )
-        elif end == start and start > 0:
-            import_line = import_line.with_changes(leading_lines=[cst.EmptyLine()])
-        body.insert(position, import_line)
-        end += 1
+    elif end == start and start > 0:
+        import_line = import_line.with_changes(leading_lines=[cst.EmptyLine()])
+    body.insert(position, import_line)
+    return module.with_changes(body=body)
 
+
+def ensure_logger(module: cst.Module, name: str) -> cst.Module:
+    """Add ``import logging`` and ``<name> = logging.getLogger(__name__)`` if missing."""
+    if any(_binds(stmt, name) for stmt in module.body):
+        return module
+    module = ensure_import(module, "logging")
+    body = list(module.body)
+    _, end = _import_span(body)
     logger_line = cst.parse_statement(f"{name} = logging.getLogger(__name__)\n")
     assert isinstance(logger_line, cst.SimpleStatementLine)
     logger_line = logger_line.with_changes(leading_lines=[cst.EmptyLine()])
@@ -219,3 +231,40 @@ def ensure_logger(module: cst.Module, name: str) -> cst.Module:
             body[end] = following.with_changes(leading_lines=[cst.EmptyLine()])
     body.insert(end, logger_line)
     return module.with_changes(body=body)
+
+
+#: What the UW401 fix adds where a script configures no logging: the records of the former
+#: prints then reach stdout, with exactly the text the prints wrote.
+BASIC_CONFIG = 'logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)'
+#: Calls that say a module configures logging itself.
+CONFIGURES_LOGGING = frozenset(
+    {"basicConfig", "dictConfig", "fileConfig", "addHandler", "setup_logging", "configure_logging"}
+)
+
+
+def add_logging_config(module: cst.Module, *, in_main_guard: bool, after: str) -> cst.Module:
+    """``BASIC_CONFIG`` first in the ``__main__`` block, or right after the statement that
+    binds the logger ``after`` (for a script that logs at import time)."""
+    line = cst.parse_statement(BASIC_CONFIG + "\n")
+    assert isinstance(line, cst.SimpleStatementLine)
+    body = list(module.body)
+    for index, stmt in enumerate(body):
+        if in_main_guard and isinstance(stmt, cst.If) and is_main_guard(stmt.test):
+            block = stmt.body
+            if not isinstance(block, cst.IndentedBlock):
+                return module
+            first = block.body[0] if block.body else None
+            moved = line
+            rest = list(block.body)
+            if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                moved = line.with_changes(leading_lines=first.leading_lines)
+                rest[0] = first.with_changes(leading_lines=())
+            body[index] = stmt.with_changes(body=block.with_changes(body=[moved, *rest]))
+            break
+        if not in_main_guard and _binds(stmt, after):
+            body.insert(index + 1, line)
+            break
+    else:
+        return module
+    module = module.with_changes(body=body)
+    return ensure_import(ensure_import(module, "logging"), "sys")

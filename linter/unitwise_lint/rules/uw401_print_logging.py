@@ -11,8 +11,14 @@ import libcst as cst
 
 from ..rule import Invalid, RuleContext, Valid
 from ._base import Frame
-from ._logging import LoggingFixRule
-from ._names import get_arg, string_value
+from ._logging import (
+    BASIC_CONFIG,
+    CONFIGURES_LOGGING,
+    DEFAULT_LOGGER,
+    LoggingFixRule,
+    add_logging_config,
+)
+from ._names import get_arg, is_main_guard, last_component, string_value
 
 _EMPTY_MODULE = cst.Module(body=())
 
@@ -23,6 +29,7 @@ class _Print:
     frames: tuple[Frame, ...]
     logger_defined: bool
     fixable: bool
+    import_time: bool
 
 
 def quote(text: str) -> str:
@@ -115,7 +122,12 @@ class PrintLogging(LoggingFixRule):
         "workers writing to the same terminal or scheduler log the lines interleave and "
         "cannot be filtered, silenced or routed to a file. A module-level logger fixes all "
         'of that for free. The fix turns `print(a, b)` into `logger.info("%s %s", a, b)` '
-        "(same text, lazily formatted) and defines `logger` if the module has none; calls "
+        "(same text, lazily formatted) and defines `logger` if the module has none. A fix "
+        "must not silence the script: where the module configures no logging, it adds "
+        f"`{BASIC_CONFIG}` (the same text on the same stream as the prints), first in the "
+        '`if __name__ == "__main__":` block, or right after the logger for a script that '
+        "prints at import time; a module with neither (a library) gets no fix, since its "
+        "messages would vanish unless the program using it configures logging. Calls "
         "with `file=`, a non-default `end=`, a computed `sep=`, `*args` or comments inside "
         "are reported without a fix. `print(..., file=fh)` to anything but "
         "`sys.stdout`/`sys.stderr` writes a file and is not reported; neither is `print` in "
@@ -135,29 +147,36 @@ class PrintLogging(LoggingFixRule):
     ]
     INVALID: ClassVar[list[Invalid]] = [
         Invalid(
-            '"""Process tiles."""\n\nimport os\n\n\ndef process(tile):\n'
-            "    print('processing', tile, 'in', os.getcwd())\n",
-            fixed='"""Process tiles."""\n\nimport logging\nimport os\n\n'
-            "logger = logging.getLogger(__name__)\n\n\ndef process(tile):\n"
-            '    logger.info("processing %s in %s", tile, os.getcwd())\n',
+            '"""Process tiles."""\n\nimport os\n\n\ndef process(tile):\n    print("processing", tile, "in", os.getcwd())\n\n\nif __name__ == "__main__":\n    process("t1")\n',
+            fixed='"""Process tiles."""\n\nimport logging\nimport os\nimport sys\n\nlogger = logging.getLogger(__name__)\n\n\ndef process(tile):\n    logger.info("processing %s in %s", tile, os.getcwd())\n\n\nif __name__ == "__main__":\n    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)\n    process("t1")\n',
         ),
         Invalid(
-            "import logging\n\nlog = logging.getLogger(__name__)\n\n\ndef f(n):\n"
-            "    print(f'{n} rows (100%)', flush=True)\n",
-            fixed="import logging\n\nlog = logging.getLogger(__name__)\n\n\ndef f(n):\n"
-            "    log.info(f'{n} rows (100%)')\n",
+            "import logging\n\nlog = logging.getLogger(__name__)\n\n\ndef f(n):\n    print(f'{n} rows (100%)', flush=True)\n\n\nif __name__ == '__main__':\n    f(3)\n",
+            fixed="import logging\nimport sys\n\nlog = logging.getLogger(__name__)\n\n\ndef f(n):\n    log.info(f'{n} rows (100%)')\n\n\nif __name__ == '__main__':\n    logging.basicConfig(level=logging.INFO, format=\"%(message)s\", stream=sys.stdout)\n    f(3)\n",
         ),
         Invalid(
-            "import pandas as pd\n\n\ndef f(a, b):\n    print(a, '50%', b, sep=' | ')\n",
-            fixed="import logging\n\nimport pandas as pd\n\nlogger = logging.getLogger(__name__)"
-            '\n\n\ndef f(a, b):\n    logger.info("%s | 50%% | %s", a, b)\n',
+            "import logging\n\nimport pandas as pd\n\nlogging.basicConfig(level=logging.INFO)\n\n\ndef f(a, b):\n    print(a, '50%', b, sep=' | ')\n",
+            fixed='import logging\n\nimport pandas as pd\n\nlogger = logging.getLogger(__name__)\n\nlogging.basicConfig(level=logging.INFO)\n\n\ndef f(a, b):\n    logger.info("%s | 50%% | %s", a, b)\n',
+        ),
+        Invalid(
+            "import glob\n\nfor path in glob.glob('*.csv'):\n    print('reading', path)\n",
+            fixed='import glob\nimport logging\nimport sys\n\nlogger = logging.getLogger(__name__)\nlogging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)\n\nfor path in glob.glob(\'*.csv\'):\n    logger.info("reading %s", path)\n',
+        ),
+        Invalid(
+            "def process(tile):\n    print('processing', tile)\n",
+            fixed=None,
         ),
         Invalid(
             "import logging\n\nlogger = logging.getLogger(__name__)\n\n\ndef f(path, n):\n"
-            "    print('%s: %d rows' % (path, n))\n    print('%d%%' % n)\n",
+            "    print('%s: %d rows' % (path, n))\n    print('%d%%' % n)\n\n\n"
+            "if __name__ == '__main__':\n    f('a.csv', 3)\n",
             count=2,
-            fixed="import logging\n\nlogger = logging.getLogger(__name__)\n\n\ndef f(path, n):\n"
-            "    logger.info('%s: %d rows', path, n)\n    logger.info(\"%s\", '%d%%' % n)\n",
+            fixed="import logging\nimport sys\n\nlogger = logging.getLogger(__name__)\n\n\n"
+            "def f(path, n):\n"
+            "    logger.info('%s: %d rows', path, n)\n    logger.info(\"%s\", '%d%%' % n)\n\n\n"
+            "if __name__ == '__main__':\n"
+            '    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)\n'
+            "    f('a.csv', 3)\n",
         ),
         Invalid(
             "import sys\n\nprint('warning: slow', file=sys.stderr)\nprint(x, end='')\n",
@@ -177,9 +196,20 @@ class PrintLogging(LoggingFixRule):
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         self._prints: list[_Print] = []
+        self._configured = False
+        self._has_guard = False
+        #: Where the fixes must configure logging: "guard", "module", or None (no need).
+        self._config_at: str | None = None
+        self._fixed_any = False
+
+    def visit_If(self, node: cst.If) -> None:
+        if self.at_module_scope() and is_main_guard(node.test):
+            self._has_guard = True
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
+        if last_component(func) in CONFIGURES_LOGGING:
+            self._configured = True
         if not (isinstance(func, cst.Name) and func.value == "print"):
             if self.imports.resolve(func) != "builtins.print":
                 return
@@ -199,16 +229,37 @@ class PrintLogging(LoggingFixRule):
                 tuple(self.frames),
                 logger_defined=not self.at_import_time() or self.stdlib_logger is not None,
                 fixable=fixable,
+                import_time=self.at_import_time(),
             )
         )
 
     def leave_Module(self, original_node: cst.Module) -> None:
         if self.module_bindings["print"]:
             return  # the module defines or imports its own print
+        safe = True
+        if not self._configured:
+            if any(found.import_time for found in self._prints):
+                self._config_at = "module"
+            elif self._has_guard:
+                self._config_at = "guard"
+            else:
+                safe = False  # a library: its logs would vanish, unlike its prints
         for found in self._prints:
             if any(frame.binds_locally("print") for frame in found.frames):
                 continue
-            self.report(found.node, replacement=self._fix(found) if found.fixable else None)
+            fix = self._fix(found) if found.fixable and safe else None
+            self._fixed_any = self._fixed_any or fix is not None
+            self.report(found.node, replacement=fix)
+
+    def fix_module(self, module: cst.Module) -> cst.Module:
+        module = super().fix_module(module)
+        if self._config_at is None or not self._fixed_any:
+            return module
+        return add_logging_config(
+            module,
+            in_main_guard=self._config_at == "guard",
+            after=self.stdlib_logger or DEFAULT_LOGGER,
+        )
 
     def _fix(self, found: _Print) -> cst.Call | None:
         args = _log_args(found.node)
