@@ -26,7 +26,7 @@ CACHE_DIR = ".unitwise-lint-cache"
 _FORMAT = 1
 
 #: What is cached for one file: line, column, end line, end column, code, message, cell.
-FindingRow = tuple[int, int, int, int, str, str, "int | None"]
+FindingRow = tuple[int, int, int, int, str, str, "int | None", "int | None"]
 
 
 def digest(data: bytes) -> str:

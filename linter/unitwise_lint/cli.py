@@ -8,6 +8,7 @@ configuration error or a file that could not be checked. Errors are one line on 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import os
 import sys
@@ -51,6 +52,16 @@ def _jobs(value: str) -> int:
     if jobs < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return jobs
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if seconds < 0:
+        raise argparse.ArgumentTypeError("must be at least 0")
+    return seconds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="worker processes (default: the number of CPUs; 1 runs in-process)",
+    )
+    check.add_argument(
+        "--file-timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="give up on a file the parser is slow on after this long, as a file error "
+        "(default 20; 0: no bound; config key file-timeout)",
     )
     check.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     check.add_argument("--cache-dir", metavar="DIR", help=f"cache directory (default {CACHE_DIR})")
@@ -173,6 +192,8 @@ def _settings(args: argparse.Namespace, rules: Sequence[type[Rule]]) -> Settings
         check_codes(args.select, rules, "--select")
     check_codes(_flatten(args.extend_select), rules, "--extend-select")
     check_codes(_flatten(args.ignore), rules, "--ignore")
+    if args.file_timeout is not None:
+        config = dataclasses.replace(config, file_timeout=args.file_timeout)
     return Settings(select_rules(rules, select, extend, ignore), config)
 
 

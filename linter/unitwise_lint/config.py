@@ -23,7 +23,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 TABLE = "tool.unitwise-lint"
 _LIST_KEYS = ("select", "ignore", "extend-select", "exclude")
-_KNOWN_KEYS = (*_LIST_KEYS, "per-file-ignores")
+_KNOWN_KEYS = (*_LIST_KEYS, "per-file-ignores", "file-timeout")
+#: Seconds a file judged hard to parse may take before it becomes a file error (0: no bound).
+DEFAULT_FILE_TIMEOUT = 20.0
 
 
 class ConfigError(Exception):
@@ -43,6 +45,7 @@ class Config:
     exclude: tuple[str, ...] = ()
     #: Validated options per rule code, by option name.
     options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    file_timeout: float = DEFAULT_FILE_TIMEOUT
 
 
 def _has_table(document: Mapping[str, object]) -> bool:
@@ -254,9 +257,14 @@ def parse_table(
     values: dict[str, tuple[str, ...]] = {}
     per_file: list[tuple[str, tuple[str, ...]]] = []
     options: dict[str, dict[str, object]] = {}
+    timeout = DEFAULT_FILE_TIMEOUT
     for key, value in table.items():
         where = f"{prefix}[{TABLE}] {key}"
-        if key in _LIST_KEYS:
+        if key == "file-timeout":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"{where}: expected a number of seconds >= 0, got {value!r}")
+            timeout = float(value)
+        elif key in _LIST_KEYS:
             items = _string_list(value, where)
             values[key] = items if key == "exclude" else check_codes(items, rules, where)
         elif key == "per-file-ignores":
@@ -288,6 +296,7 @@ def parse_table(
         per_file_ignores=tuple(per_file),
         exclude=values.get("exclude", ()),
         options=options,
+        file_timeout=timeout,
     )
 
 

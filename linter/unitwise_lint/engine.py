@@ -63,6 +63,12 @@ class Document:
         end = starts[line] if line < len(starts) else len(self.source)
         return self.source[starts[line - 1] : end]
 
+    def file_line(self, line: int) -> int | None:
+        """The line of the ``.ipynb`` file holding ``line`` of a notebook's source."""
+        if self.cells is None or not 0 < line <= len(self.cells.file_lines):
+            return None
+        return self.cells.file_lines[line - 1] or None
+
     def locate(self, line: int) -> tuple[int | None, int]:
         """``(cell, line)`` as shown to the user; ``cell`` is None outside notebooks."""
         if self.cells is None:
@@ -161,7 +167,11 @@ def parse(document: Document) -> cst.Module:
         line, column, message = libcst_error.raw_line, libcst_error.raw_column + 1, ""
     else:
         detail = _PARSER_PREFIX.sub("", libcst_error.message.strip().splitlines()[0])
-        raise SourceError(f"libcst cannot parse this (valid) Python: {detail}") from None
+        cell, line = document.locate(libcst_error.raw_line)
+        where = f"line {line}, column {libcst_error.raw_column + 1}"
+        if cell is not None:
+            where = f"cell {cell}, {where}"
+        raise SourceError(f"libcst cannot parse this (valid) Python at {where}: {detail}") from None
     if not message:
         message = _PARSER_PREFIX.sub("", libcst_error.message.strip().splitlines()[0])
     cell, line = document.locate(line)
@@ -305,6 +315,7 @@ def _finding(document: Document, path: str, item: _Reported) -> Finding:
         code=item.rule.code,
         message=item.report.message,
         cell=cell,
+        file_line=document.file_line(span.line),
     )
 
 

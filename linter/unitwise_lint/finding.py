@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import total_ordering
 
@@ -25,6 +26,9 @@ class Finding:
     code: str
     message: str
     cell: int | None = None
+    #: In a notebook, the line of the ``.ipynb`` file that holds the finding's first line
+    #: (what code scanning and annotations show); None when unknown or not a notebook.
+    file_line: int | None = None
 
     def sort_key(self) -> tuple[str, int, int, int, str, int, int, str]:
         """The ordering of findings: by file, then by place, then by code."""
@@ -51,6 +55,9 @@ class Finding:
         return f"{self.path}:{self.line}:{self.column}"
 
 
+_AT = re.compile(r"\bline (\d+), column (\d+)")
+
+
 @total_ordering
 @dataclass(frozen=True)
 class FileError:
@@ -58,6 +65,14 @@ class FileError:
 
     path: str
     reason: str
+
+    @property
+    def position(self) -> tuple[int, int] | None:
+        """``(line, column)`` the reason names in a Python file (a syntax error), if any."""
+        match = _AT.search(self.reason)
+        if match is None or "cell " in self.reason[: match.start()]:
+            return None
+        return int(match[1]), int(match[2])
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, FileError):

@@ -7,7 +7,9 @@ per line so positions stay true: ``%magic args`` becomes
 ``get_ipython().run_line_magic("magic", "args")``, ``!cmd`` ``get_ipython().system("cmd")``,
 ``x = !cmd`` ``x = get_ipython().getoutput("cmd")``, ``obj?`` ``get_ipython().run_line_magic(
 "pinfo", "obj")``, and a ``%%magic`` cell a single ``get_ipython().run_cell_magic(...)`` call
-followed by blank lines.
+followed by blank lines, except for ``%%time``, ``%%timeit``, ``%%capture`` and ``%%prun``,
+whose body is Python: their first line becomes the call and the body stays code, checked like
+any other cell.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .finding import SourceError
@@ -26,6 +28,8 @@ _ASSIGNED = re.compile(
     r"^(?P<indent>[ \t]*)(?P<target>[\w.\[\]\s,*()]+?)\s*=\s*(?P<escape>!|%)(?P<rest>.*)$", re.S
 )
 _HELP_AFTER = re.compile(r"^(?P<indent>[ \t]*)(?P<object>[\w.]+)(?P<escape>\?\??)\s*$")
+#: Cell magics whose body is Python run as the cell (timed, captured or profiled).
+PYTHON_BODY_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
 _CELL_MAGIC = re.compile(r"^[ \t]*%%(?P<name>\w+)[ \t]*(?P<args>.*)$", re.S)
 
 
@@ -101,7 +105,17 @@ def _convert_line(text: str) -> str | None:
 def convert_cell(lines: Sequence[str]) -> list[str]:
     """``lines`` of a cell with IPython syntax rewritten, as many lines as given."""
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is not None and (magic := _CELL_MAGIC.match(lines[first].rstrip("\r\n"))):
+    magic = None if first is None else _CELL_MAGIC.match(lines[first].rstrip("\r\n"))
+    if first is not None and magic is not None and magic["name"] in PYTHON_BODY_MAGICS:
+        # ``%%time``: the body is Python that runs as the cell, so it is checked as code.
+        call = (
+            f"get_ipython().run_cell_magic({_literal(magic['name'])}, "
+            f"{_literal(magic['args'].strip())}, \"\")"
+        )
+        head = ["" + _ending(line) for line in lines[:first]]
+        head.append(call + (_ending(lines[first]) or "\n"))
+        return head + convert_cell(lines[first + 1 :])
+    if first is not None and magic is not None:
         body = "".join(lines[first + 1 :])
         call = (
             f"get_ipython().run_cell_magic({_literal(magic['name'])}, "
@@ -147,6 +161,8 @@ class CellSource:
     numbers: tuple[int, ...]
     #: Whether any IPython syntax was rewritten (the source is then not the cells' text).
     converted: bool
+    #: For each line of ``source``, the line of the ``.ipynb`` file holding it (0: unknown).
+    file_lines: tuple[int, ...] = ()
 
     def locate(self, line: int) -> tuple[int, int]:
         """``(cell number, line in cell)`` of a line of ``source``."""
@@ -156,17 +172,23 @@ class CellSource:
         return self.numbers[index], line - self.starts[index] + 1
 
 
-def from_cells(cells: Sequence[tuple[int, str]]) -> CellSource:
-    """Joins ``(cell number, cell source)`` pairs into one module."""
+def from_cells(
+    cells: Sequence[tuple[int, str]], file_lines: Sequence[Sequence[int]] | None = None
+) -> CellSource:
+    """Joins ``(cell number, cell source)`` pairs into one module; ``file_lines`` gives, per
+    cell, the line of the notebook file holding each of its lines."""
     source: list[str] = []
     original: list[str] = []
     starts: list[int] = []
     numbers: list[int] = []
+    mapped: list[int] = []
     converted = False
-    for number, text in cells:
+    for position, (number, text) in enumerate(cells):
         lines = split_lines(text)
         if not lines:
             continue
+        where = list(file_lines[position]) if file_lines is not None else []
+        mapped.extend((where + [where[-1] if where else 0] * len(lines))[: len(lines)])
         if not lines[-1].endswith(("\n", "\r")):
             lines[-1] += "\n"
         python = convert_cell(lines)
@@ -175,7 +197,54 @@ def from_cells(cells: Sequence[tuple[int, str]]) -> CellSource:
         numbers.append(number)
         source.extend(python)
         original.extend(lines)
-    return CellSource("".join(source), tuple(original), tuple(starts), tuple(numbers), converted)
+    return CellSource(
+        "".join(source), tuple(original), tuple(starts), tuple(numbers), converted, tuple(mapped)
+    )
+
+
+_SOURCE_KEY = re.compile(r'(?<!\\)"source"\s*:\s*')
+
+
+def _line_of(text: str) -> Callable[[int], int]:
+    starts = [0, *(match.end() for match in re.finditer("\n", text))]
+    return lambda offset: bisect_right(starts, offset)
+
+
+def _file_lines(text: str, sources: Sequence[str], cell_count: int) -> list[list[int]] | None:
+    """Per cell (all kinds, in order), the file line of each line of its source.
+
+    Jupyter writes a source as a list of one-line strings, one per file line: each line is
+    mapped to its own. A source written as one string maps every line to that string's
+    line. None if the ``"source"`` keys cannot be matched with the cells.
+    """
+    keys = list(_SOURCE_KEY.finditer(text))
+    if len(keys) != cell_count:
+        return None
+    line_of = _line_of(text)
+    decoder = json.JSONDecoder()
+    result: list[list[int]] = []
+    for match, cell_text in zip(keys, sources, strict=True):
+        position = match.end()
+        wanted = len(split_lines(cell_text))
+        found: list[int] = []
+        if text.startswith("[", position):
+            position += 1
+            while True:
+                while position < len(text) and text[position] in " \t\r\n,":
+                    position += 1
+                if position >= len(text) or text[position] != '"':
+                    break
+                try:
+                    value, end = decoder.raw_decode(text, position)
+                except json.JSONDecodeError:
+                    break
+                if isinstance(value, str):
+                    found.extend([line_of(position)] * max(1, len(split_lines(value))))
+                position = end
+        if len(found) < wanted:
+            found = [line_of(match.start())] * wanted
+        result.append(found[:wanted])
+    return result
 
 
 def _language(notebook: dict[str, object]) -> str | None:
@@ -204,15 +273,20 @@ def from_notebook(text: str) -> CellSource | None:
     if language is not None and language.lower() != "python":
         return None
     cells: list[tuple[int, str]] = []
+    every: list[str] = []
     for number, cell in enumerate(notebook["cells"], start=1):
         if not isinstance(cell, dict):
             raise SourceError(f"invalid notebook: cell {number} is not an object")
-        if cell.get("cell_type") != "code":
-            continue
         source = cell.get("source", "")
         if isinstance(source, list) and all(isinstance(part, str) for part in source):
             source = "".join(source)
+        every.append(source if isinstance(source, str) else "")
+        if cell.get("cell_type") != "code":
+            continue
         if not isinstance(source, str):
             raise SourceError(f"invalid notebook: cell {number} has no text source")
         cells.append((number, source))
-    return from_cells(cells)
+    mapping = _file_lines(text, every, len(every))
+    if mapping is None:
+        return from_cells(cells)
+    return from_cells(cells, [mapping[number - 1] for number, _ in cells])

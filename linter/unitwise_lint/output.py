@@ -17,10 +17,15 @@ FORMATS = ("text", "json", "sarif", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
+def one_line(message: str) -> str:
+    """``message`` with line breaks escaped, so that a finding stays one line."""
+    return message.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+
+
 def text(findings: Sequence[Finding]) -> str:
     """``path:line:col: CODE message``, one finding per line (``path:cell N:line:col:`` in
-    notebooks)."""
-    return "".join(f"{f.location()}: {f.code} {f.message}\n" for f in findings)
+    notebooks); line breaks inside a message are escaped as ``\\n``."""
+    return "".join(f"{f.location()}: {f.code} {one_line(f.message)}\n" for f in findings)
 
 
 def as_json(findings: Sequence[Finding], rules: Mapping[str, type[Rule]]) -> str:
@@ -36,6 +41,7 @@ def as_json(findings: Sequence[Finding], rules: Mapping[str, type[Rule]]) -> str
             "name": rules[f.code].name if f.code in rules else None,
             "message": f.message,
             "cell": f.cell,
+            "file_line": f.file_line,
         }
         for f in findings
     ]
@@ -86,10 +92,21 @@ def sarif(
     }
     results = []
     for f in findings:
+        region: dict[str, int] = {
+            "startLine": f.line,
+            "startColumn": f.column,
+            "endLine": f.end_line,
+            "endColumn": f.end_column,
+        }
+        if f.cell is not None:
+            # Positions in a cell are not positions in the .ipynb file: the region is the
+            # file line holding the finding's first line (the whole line), the cell position
+            # goes in the properties and the message.
+            region = {"startLine": f.file_line or 1}
         result: dict[str, object] = {
             "ruleId": f.code,
             "level": "error",
-            "message": {"text": f.message},
+            "message": {"text": _cell_message(f)},
             "locations": [
                 {
                     "physicalLocation": {
@@ -97,12 +114,7 @@ def sarif(
                             "uri": artifact_uri(f.path, base),
                             "uriBaseId": "%SRCROOT%",
                         },
-                        "region": {
-                            "startLine": f.line,
-                            "startColumn": f.column,
-                            "endLine": f.end_line,
-                            "endColumn": f.end_column,
-                        },
+                        "region": region,
                     }
                 }
             ],
@@ -110,7 +122,7 @@ def sarif(
         if f.code in index:
             result["ruleIndex"] = index[f.code]
         if f.cell is not None:
-            result["properties"] = {"cell": f.cell}
+            result["properties"] = {"cell": f.cell, "cellLine": f.line, "cellColumn": f.column}
         results.append(result)
     invocation: dict[str, object] = {"executionSuccessful": not errors}
     if errors:
@@ -118,16 +130,7 @@ def sarif(
             {
                 "level": "error",
                 "message": {"text": error.reason},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {
-                                "uri": artifact_uri(error.path, base),
-                                "uriBaseId": "%SRCROOT%",
-                            }
-                        }
-                    }
-                ],
+                "locations": [{"physicalLocation": _error_location(error, base)}],
             }
             for error in errors
         ]
@@ -137,6 +140,8 @@ def sarif(
         "runs": [
             {
                 "tool": {"driver": driver},
+                # SARIF 2.1.0 3.14.27: our columns count code points, not UTF-16 units.
+                "columnKind": "unicodeCodePoints",
                 "originalUriBaseIds": {
                     "%SRCROOT%": {"uri": (base or Path.cwd()).resolve().as_uri() + "/"}
                 },
@@ -146,6 +151,22 @@ def sarif(
         ],
     }
     return json.dumps(log, indent=2) + "\n"
+
+
+def _cell_message(f: Finding) -> str:
+    if f.cell is None:
+        return f.message
+    return f"cell {f.cell}, line {f.line}, column {f.column}: {f.message}"
+
+
+def _error_location(error: FileError, base: Path | None) -> dict[str, object]:
+    location: dict[str, object] = {
+        "artifactLocation": {"uri": artifact_uri(error.path, base), "uriBaseId": "%SRCROOT%"}
+    }
+    if error.position is not None:
+        line, column = error.position
+        location["region"] = {"startLine": line, "startColumn": column}
+    return location
 
 
 def escape_data(value: str) -> str:
@@ -166,7 +187,8 @@ def github(
     """``::error`` workflow commands, which GitHub shows as annotations on the diff.
 
     A notebook's lines are cell lines, not lines of the ``.ipynb`` file, so its annotations
-    name the cell and line in the message and attach to the file only.
+    attach to the file line holding the finding and name the cell and line in the message. A
+    syntax error's annotation carries its line and column.
     """
     lines = []
     for f in findings:
@@ -180,12 +202,15 @@ def github(
             )
             message = f.message
         else:
-            where = f"file={file}"
-            message = f"cell {f.cell}, line {f.line}, column {f.column}: {f.message}"
+            where = f"file={file}" + (f",line={f.file_line}" if f.file_line else "")
+            message = _cell_message(f)
         lines.append(f"::error {where},title={title}::{escape_data(message)}\n")
     for error in errors:
         file = escape_property(error.path.replace(os.sep, "/"))
-        lines.append(f"::error file={file},title=unitwise-lint::{escape_data(error.reason)}\n")
+        where = f"file={file}"
+        if error.position is not None:
+            where += f",line={error.position[0]},col={error.position[1]}"
+        lines.append(f"::error {where},title=unitwise-lint::{escape_data(error.reason)}\n")
     return "".join(lines)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from . import bounded
 from .cache import Cache, Entry, FindingRow, digest, settings_fingerprint
 from .config import Config, ignored_for
 from .discovery import Target
@@ -65,6 +66,7 @@ class Settings:
                 ),
                 self.config.per_file_ignores,
                 str(self.config.root),
+                self.config.file_timeout,
             )
         )
 
@@ -87,19 +89,23 @@ ResultRow = tuple[str, list[FindingRow], "str | None", int, str, "str | None"]
 
 def _rows(findings: Iterable[Finding]) -> list[FindingRow]:
     return [
-        (f.line, f.column, f.end_line, f.end_column, f.code, f.message, f.cell) for f in findings
+        (f.line, f.column, f.end_line, f.end_column, f.code, f.message, f.cell, f.file_line)
+        for f in findings
     ]
 
 
 def findings_from_rows(display: str, rows: Iterable[Sequence[object]]) -> list[Finding]:
     """Findings rebuilt from rows (from a worker or the cache)."""
     found = []
-    for line, column, end_line, end_column, code, message, cell in rows:
+    for line, column, end_line, end_column, code, message, cell, file_line in rows:
         assert isinstance(line, int) and isinstance(column, int)
         assert isinstance(end_line, int) and isinstance(end_column, int)
         assert isinstance(code, str) and isinstance(message, str)
         assert cell is None or isinstance(cell, int)
-        found.append(Finding(display, line, column, end_line, end_column, code, message, cell))
+        assert file_line is None or isinstance(file_line, int)
+        found.append(
+            Finding(display, line, column, end_line, end_column, code, message, cell, file_line)
+        )
     return found
 
 
@@ -147,7 +153,33 @@ def paused_gc() -> Iterator[None]:
 
 
 def process(target: Target, settings: Settings, mode: Mode) -> FileResult:
-    """Checks, fixes or diffs one file; never raises for a bad file."""
+    """Checks, fixes or diffs one file; never raises for a bad file, never stalls on one.
+
+    A file the parser may be slow on (see :mod:`.bounded`) is checked in a child process
+    under ``file_timeout``; past it, the file is a file error.
+    """
+    timeout = settings.config.file_timeout
+    if timeout > 0 and bounded.can_bound():
+        try:
+            risk = bounded.screen(target.path.read_bytes().decode("utf-8", "replace"))
+        except OSError:
+            risk = None  # _process reports the unreadable file
+        if risk is not None:
+            try:
+                return bounded.run_bounded(lambda: _checked(target, settings, mode), timeout)
+            except bounded.TimedOut:
+                return FileResult(
+                    target.display,
+                    error=f"not checked: still parsing after {timeout:g} s ({risk.reason}; "
+                    "libcst's parser is super-linear on such code): split it, exclude the "
+                    "file or raise --file-timeout",
+                )
+            except RuntimeError as error:
+                return FileResult(target.display, error=f"not checked: {error}")
+    return _checked(target, settings, mode)
+
+
+def _checked(target: Target, settings: Settings, mode: Mode) -> FileResult:
     with paused_gc():
         return _process(target, settings, mode)
 

@@ -24,11 +24,12 @@ def test_github_escaping_follows_the_actions_toolkit() -> None:
 
 
 def test_github_notebook_findings_name_the_cell_and_errors_are_annotations() -> None:
-    finding = Finding("n.ipynb", 2, 5, 2, 9, "TY201", "bare except", cell=3)
+    finding = Finding("n.ipynb", 2, 5, 2, 9, "TY201", "bare except", cell=3, file_line=41)
     error = FileError("bad.py", "syntax error at line 1, column 7: invalid syntax")
     assert output.github([finding], LOOKUP, [error]) == (
-        "::error file=n.ipynb,title=TY201 toy-bare-except::cell 3, line 2, column 5: bare except\n"
-        "::error file=bad.py,title=unitwise-lint::"
+        "::error file=n.ipynb,line=41,title=TY201 toy-bare-except::"
+        "cell 3, line 2, column 5: bare except\n"
+        "::error file=bad.py,line=1,col=7,title=unitwise-lint::"
         "syntax error at line 1, column 7: invalid syntax\n"
     )
 
@@ -63,7 +64,7 @@ def test_findings_sort_by_path_cell_line_column_code() -> None:
 def test_sarif_uris_notebooks_and_errors(tmp_path: Path) -> None:
     findings = [
         Finding(str(tmp_path / "sub dir" / "a.py"), 1, 1, 1, 5, "TY201", "m"),
-        Finding(str(tmp_path / "n.ipynb"), 2, 3, 2, 4, "TY101", "m", cell=2),
+        Finding(str(tmp_path / "n.ipynb"), 2, 3, 2, 4, "TY101", "m", cell=2, file_line=17),
     ]
     errors = [FileError(str(tmp_path / "bad.py"), "binary file")]
     log = json.loads(output.sarif(findings, [ToyPrint, ToyBareExcept], errors, base=tmp_path))
@@ -72,7 +73,13 @@ def test_sarif_uris_notebooks_and_errors(tmp_path: Path) -> None:
     uri = first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri == "sub%20dir/a.py"
     assert (first["ruleId"], first["ruleIndex"]) == ("TY201", 1)
-    assert (second["ruleIndex"], second["properties"]) == (0, {"cell": 2})
+    assert (second["ruleIndex"], second["properties"]) == (
+        0,
+        {"cell": 2, "cellLine": 2, "cellColumn": 3},
+    )
+    assert second["locations"][0]["physicalLocation"]["region"] == {"startLine": 17}
+    assert second["message"]["text"] == "cell 2, line 2, column 3: m"
+    assert run["columnKind"] == "unicodeCodePoints"
     invocation = run["invocations"][0]
     assert invocation["executionSuccessful"] is False
     [notice] = invocation["toolExecutionNotifications"]
