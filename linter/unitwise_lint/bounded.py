@@ -52,6 +52,16 @@ def screen(text: str) -> Risk | None:
     return Risk(f"an expression chaining {links:,}+ operators at line {line}")
 
 
+def _answer(work: Callable[[], object], write_fd: int) -> None:
+    """In the child: ``work()``'s result, or the exception it raised, pickled to the parent."""
+    try:
+        payload = pickle.dumps((True, work()))
+    except Exception as error:  # handed to the parent, which re-raises it
+        payload = pickle.dumps((False, error))
+    with os.fdopen(write_fd, "wb") as stream:
+        stream.write(payload)
+
+
 class TimedOut(Exception):
     """The child did not finish in time."""
 
@@ -67,19 +77,11 @@ def run_bounded(work: Callable[[], _T], timeout: float) -> _T:
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; its result is what the tests check
-        status = 0
         try:
             os.close(read_fd)
-            try:
-                payload = pickle.dumps((True, work()))
-            except BaseException as error:  # handed to the parent
-                payload = pickle.dumps((False, error))
-            with os.fdopen(write_fd, "wb") as stream:
-                stream.write(payload)
-        except BaseException:
-            status = 1
+            _answer(work, write_fd)
         finally:
-            os._exit(status)
+            os._exit(0)  # a child that could not answer is reported as died by the parent
     os.close(write_fd)
     chunks: list[bytes] = []
     finished = False

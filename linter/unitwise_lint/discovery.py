@@ -2,8 +2,10 @@
 
 Directories are walked in sorted order without following symlinked directories. A file or
 directory is skipped if it matches an ``exclude`` pattern (the defaults below plus the
-configured ones) or a ``.gitignore``. A file named explicitly is always checked, as in ruff,
-unless ``force_exclude`` is set (for pre-commit, which passes every changed file).
+configured ones) or a ``.gitignore``. A file or directory named explicitly is always checked,
+wherever it lives (a package under ``site-packages``, a gitignored folder: then only what is
+below it is filtered), unless ``force_exclude`` is set (for pre-commit, which passes every
+changed file).
 """
 
 from __future__ import annotations
@@ -132,7 +134,18 @@ def discover(
         found: Iterator[Target]
         if path.is_dir():
             ignores = ancestor_ignores(path) if respect_gitignore else None
-            found = _walk(path, given, excluder, ignores)
+            named_excluded = excluder.excluded(path) or (
+                ignores is not None and is_ignored(ignores, path, True)
+            )
+            if named_excluded and force_exclude:
+                continue
+            walker = excluder
+            if named_excluded:
+                # Named on the command line, so checked wherever it lives (a package under
+                # site-packages, a gitignored folder): only what is below it is filtered.
+                walker = _Excluder(path, excluder.patterns)
+                ignores = [] if ignores is not None else None
+            found = _walk(path, given, walker, ignores)
         elif path.is_file():
             if force_exclude and (
                 excluder.excluded(path)

@@ -278,9 +278,7 @@ def _reported(
     document: Document, module: cst.Module, instances: Sequence[Rule], fixable_only: bool
 ) -> list[_Reported]:
     """The reports not silenced by ``# noqa``, with their spans, in source order."""
-    pairs = _most_specific(
-        [(rule, report) for rule in instances for report in rule.reports]
-    )
+    pairs = _most_specific([(rule, report) for rule in instances for report in rule.reports])
     if fixable_only:
         pairs = [(rule, report) for rule, report in pairs if report.replacement is not None]
     if not pairs:

@@ -110,7 +110,7 @@ def convert_cell(lines: Sequence[str]) -> list[str]:
         # ``%%time``: the body is Python that runs as the cell, so it is checked as code.
         call = (
             f"get_ipython().run_cell_magic({_literal(magic['name'])}, "
-            f"{_literal(magic['args'].strip())}, \"\")"
+            f'{_literal(magic["args"].strip())}, "")'
         )
         head = ["" + _ending(line) for line in lines[:first]]
         head.append(call + (_ending(lines[first]) or "\n"))

@@ -9,6 +9,7 @@ right after the leading imports: ``import logging`` (placed where isort would pu
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -168,7 +169,7 @@ def _imports(stmt: cst.BaseStatement, module_name: str) -> bool:
     return False
 
 
-def _import_span(body: list[cst.BaseStatement]) -> tuple[int, int]:
+def _import_span(body: Sequence[cst.BaseStatement]) -> tuple[int, int]:
     """Where the leading imports are: after the docstring and ``__future__`` imports."""
     start = 1 if body and _is_docstring(body[0]) else 0
     while start < len(body) and (_import_module(body[start]) or ("", False))[0] == "__future__":

@@ -391,9 +391,13 @@ class SingleFileOutput(LoopRule):
             sides = (value.left, value.right)
             own = [x for x in sides if isinstance(x, cst.Name) and x.value == name]
             other = [x for x in sides if x not in own]
-            if own and other and (
-                isinstance(other[0], (cst.List, cst.ListComp))
-                or name in self._scopes[-1].collections
+            if (
+                own
+                and other
+                and (
+                    isinstance(other[0], (cst.List, cst.ListComp))
+                    or name in self._scopes[-1].collections
+                )
             ):
                 return other
         return None
@@ -462,8 +466,10 @@ class SingleFileOutput(LoopRule):
             return True
         if isinstance(iterable, cst.Call) and last_component(iterable.func) == "range":
             bounds = [arg.value for arg in iterable.args]
-            if bounds and all(isinstance(b, cst.Integer) for b in bounds):
-                return int(bounds[-1 if len(bounds) < 3 else 1].value.replace("_", "")) <= _SMALL
+            integers = [b for b in bounds if isinstance(b, cst.Integer)]
+            if bounds and len(integers) == len(bounds):
+                stop = integers[-1 if len(integers) < 3 else 1]
+                return int(stop.value.replace("_", "")) <= _SMALL
         names = set(target_names(node.target)) | referenced_names(iterable)
         if names & self._small_literals:
             return True
@@ -505,9 +511,12 @@ class SingleFileOutput(LoopRule):
     def visit_Call(self, node: cst.Call) -> None:
         self._note_dispatch(node)
         func = node.func
-        if self.loops and isinstance(func, cst.Name):
-            if any(self.varies(arg.value) for arg in node.args):
-                self.loops[-1].calls.add(func.value)
+        if (
+            self.loops
+            and isinstance(func, cst.Name)
+            and any(self.varies(arg.value) for arg in node.args)
+        ):
+            self.loops[-1].calls.add(func.value)
         if (
             isinstance(func, cst.Attribute)
             and func.attr.value in _ACCUMULATE

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import libcst as cst
 
 from ..rule import Invalid, RuleContext, Valid
-from dataclasses import dataclass, field
-
 from ._io import classify_write
 from ._logging import is_logging_call
 from ._loops import Loop, LoopRule
@@ -139,7 +138,6 @@ def _is_check(node: cst.BaseExpression, flags: set[str]) -> bool:
                 if name is not None and _DONE_COLLECTION.search(name):
                     return True
     return bool(flags and referenced_names(node) & flags)
-
 
 
 #: Calls that test whether a path exists: ``out.exists()``, ``os.path.isfile(p)``.
@@ -332,9 +330,7 @@ class NoCheckpoint(LoopRule):
                 stack.extend(current.parts)
             elif isinstance(current, cst.FormattedStringExpression):
                 stack.append(current.expression)
-            elif isinstance(current, cst.BinaryOperation):
-                stack.extend((current.left, current.right))
-            elif isinstance(current, cst.ConcatenatedString):
+            elif isinstance(current, (cst.BinaryOperation, cst.ConcatenatedString)):
                 stack.extend((current.left, current.right))
         return frozenset(names), frozenset(pieces)
 

@@ -271,9 +271,13 @@ class BlindExcept(ScopedRule):
 
     def visit_Return(self, node: cst.Return) -> None:
         handler = self._innermost(through_try=True) if self._stack else None
-        if handler is not None and node.value is not None and not self._strict:
-            if self._carries_error(node.value, handler):
-                handler.handled = True
+        if (
+            handler is not None
+            and node.value is not None
+            and not self._strict
+            and self._carries_error(node.value, handler)
+        ):
+            handler.handled = True
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._stack:

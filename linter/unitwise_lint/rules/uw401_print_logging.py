@@ -147,20 +147,41 @@ class PrintLogging(LoggingFixRule):
     ]
     INVALID: ClassVar[list[Invalid]] = [
         Invalid(
-            '"""Process tiles."""\n\nimport os\n\n\ndef process(tile):\n    print("processing", tile, "in", os.getcwd())\n\n\nif __name__ == "__main__":\n    process("t1")\n',
-            fixed='"""Process tiles."""\n\nimport logging\nimport os\nimport sys\n\nlogger = logging.getLogger(__name__)\n\n\ndef process(tile):\n    logger.info("processing %s in %s", tile, os.getcwd())\n\n\nif __name__ == "__main__":\n    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)\n    process("t1")\n',
+            '"""Process tiles."""\n\nimport os\n\n\ndef process(tile):\n'
+            '    print("processing", tile, "in", os.getcwd())\n\n\nif __name__ == "__main__":\n'
+            '    process("t1")\n',
+            fixed='"""Process tiles."""\n\nimport logging\nimport os\nimport sys\n\n'
+            "logger = logging.getLogger(__name__)\n\n\ndef process(tile):\n"
+            '    logger.info("processing %s in %s", tile, os.getcwd())\n\n\n'
+            'if __name__ == "__main__":\n'
+            '    logging.basicConfig(level=logging.INFO, format="%(messag'
+            'e)s", stream=sys.stdout)\n'
+            '    process("t1")\n',
         ),
         Invalid(
-            "import logging\n\nlog = logging.getLogger(__name__)\n\n\ndef f(n):\n    print(f'{n} rows (100%)', flush=True)\n\n\nif __name__ == '__main__':\n    f(3)\n",
-            fixed="import logging\nimport sys\n\nlog = logging.getLogger(__name__)\n\n\ndef f(n):\n    log.info(f'{n} rows (100%)')\n\n\nif __name__ == '__main__':\n    logging.basicConfig(level=logging.INFO, format=\"%(message)s\", stream=sys.stdout)\n    f(3)\n",
+            "import logging\n\nlog = logging.getLogger(__name__)\n\n\ndef f(n):\n"
+            "    print(f'{n} rows (100%)', flush=True)\n\n\nif __name__ == '__main__':\n"
+            "    f(3)\n",
+            fixed="import logging\nimport sys\n\nlog = logging.getLogger(__name__)\n\n\ndef f(n):\n"
+            "    log.info(f'{n} rows (100%)')\n\n\nif __name__ == '__main__':\n"
+            '    logging.basicConfig(level=logging.INFO, format="%(messag'
+            'e)s", stream=sys.stdout)\n'
+            "    f(3)\n",
         ),
         Invalid(
-            "import logging\n\nimport pandas as pd\n\nlogging.basicConfig(level=logging.INFO)\n\n\ndef f(a, b):\n    print(a, '50%', b, sep=' | ')\n",
-            fixed='import logging\n\nimport pandas as pd\n\nlogger = logging.getLogger(__name__)\n\nlogging.basicConfig(level=logging.INFO)\n\n\ndef f(a, b):\n    logger.info("%s | 50%% | %s", a, b)\n',
+            "import logging\n\nimport pandas as pd\n\nlogging.basicConfig(level=logging.INFO)\n"
+            "\n\ndef f(a, b):\n    print(a, '50%', b, sep=' | ')\n",
+            fixed="import logging\n\nimport pandas as pd\n\n"
+            "logger = logging.getLogger(__name__)\n\nlogging.basicConfig(level=logging.INFO)\n"
+            "\n\ndef f(a, b):\n"
+            '    logger.info("%s | 50%% | %s", a, b)\n',
         ),
         Invalid(
             "import glob\n\nfor path in glob.glob('*.csv'):\n    print('reading', path)\n",
-            fixed='import glob\nimport logging\nimport sys\n\nlogger = logging.getLogger(__name__)\nlogging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)\n\nfor path in glob.glob(\'*.csv\'):\n    logger.info("reading %s", path)\n',
+            fixed="import glob\nimport logging\nimport sys\n\n"
+            "logger = logging.getLogger(__name__)\n"
+            'logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)\n'
+            "\nfor path in glob.glob('*.csv'):\n    logger.info(\"reading %s\", path)\n",
         ),
         Invalid(
             "def process(tile):\n    print('processing', tile)\n",

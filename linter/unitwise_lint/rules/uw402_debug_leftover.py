@@ -85,14 +85,18 @@ class DebugLeftover(ScopedRule):
             "import matplotlib.pyplot as plt\n\ndef plot(df, show=False):\n"
             "    df.plot()\n    if show:\n        plt.show()\n"
         ),
-        Valid("import pdb\n\ndef run(unit, config):\n    if config.debug:\n        pdb.set_trace()\n"),
+        Valid(
+            "import pdb\n\ndef run(unit, config):\n    if config.debug:\n        pdb.set_trace()\n"
+        ),
         Valid("import os\n\nif os.environ.get('UNIT_DEBUG'):\n    breakpoint()\n"),
         Valid("DEBUG = False\n\ndef f(x):\n    if DEBUG and x < 0:\n        breakpoint()\n"),
     ]
     INVALID: ClassVar[list[Invalid]] = [
         Invalid("def f(x):\n    breakpoint()\n    return x\n"),
-        Invalid("def f(rows):\n    for row in rows:\n        total = row.sum()\n"
-                "        if total < 0:\n            breakpoint()\n"),
+        Invalid(
+            "def f(rows):\n    for row in rows:\n        total = row.sum()\n"
+            "        if total < 0:\n            breakpoint()\n"
+        ),
         Invalid("import pdb\nimport ipdb as dbg\n\npdb.set_trace()\ndbg.set_trace()\n", count=2),
         Invalid("from pdb import set_trace as st\n\nst()\n"),
         Invalid("import matplotlib.pyplot as plt\n\nplt.plot(x)\nplt.show()\n"),
@@ -115,7 +119,7 @@ class DebugLeftover(ScopedRule):
         self._tests: list[bool] = []
 
     def _is_switch(self, test: cst.BaseExpression) -> bool:
-        """Whether an ``if`` test is a switch: a parameter, flag, setting or environment variable."""
+        """Whether an ``if`` test is a switch: a parameter, flag, setting or environment."""
         if is_main_guard(test):
             return False
         names = referenced_names(test)
