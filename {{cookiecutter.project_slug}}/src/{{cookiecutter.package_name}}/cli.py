@@ -7,21 +7,19 @@ configuration (one ``error:`` line, no traceback), 128 + signal number when inte
 from __future__ import annotations
 
 import argparse
-import json
 import signal
-import statistics
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__, checkpoint, settings, units
+from . import __version__, checkpoint, lastrun, settings, units
+from . import status as status_view
 from .errors import UserError
-from .failures import RETRY_LIST, retry_list, run_dirs, write_ids
-from .lock import is_held
-from .log import duration, read_events
-from .runner import COMMAND, Interrupted, Summary, lock_path, run
+from .failures import RETRY_LIST, retry_list, write_ids
+from .runner import COMMAND, Interrupted, run
 from .settings import Settings, Shard
 from .storage import open_store
 from .worker import load_job
@@ -32,13 +30,20 @@ def echo(line: str = "") -> None:
     sys.stdout.write(line + "\n")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, *, several_states: bool = False) -> None:
     """Options that say where things are; every command takes them."""
     where = parser.add_argument_group("where things are (default: [tool] table of pyproject.toml)")
     where.add_argument("--config", type=Path, help="read settings from this TOML file")
     where.add_argument("--input", help="input folder{% if cookiecutter.storage == 's3' %} or URL (s3://bucket/prefix){% endif %}")
     where.add_argument("--output", help="output folder{% if cookiecutter.storage == 's3' %} or URL{% endif %}: one file per unit")
-    where.add_argument("--state", help="local folder for logs, failure records and the lock")
+    if several_states:
+        where.add_argument(
+            "--state",
+            action="append",
+            help="local folder for logs, failure records and the lock (repeat: shards' folders)",
+        )
+    else:
+        where.add_argument("--state", help="local folder for logs, failure records and the lock")
     source = where.add_mutually_exclusive_group()
     source.add_argument("--units-file", help="file with one unit id per line")
     source.add_argument("--units-glob", help="units are the input files matching this pattern")
@@ -109,9 +114,25 @@ def parser() -> argparse.ArgumentParser:
         _common(command)
         _execution(command)
     status = commands.add_parser("status", help="done, failed and pending counts, ETA, steps")
-    _common(status)
+    _common(status, several_states=True)
+    status.add_argument(
+        "--watch",
+        nargs="?",
+        type=float,
+        const=5.0,
+        metavar="SECONDS",
+        help="refresh every SECONDS (default 5) until the job is finished or Ctrl-C",
+    )
+    status.add_argument("--json", action="store_true", help="print the view as JSON")
+    status.add_argument(
+        "--silent-after",
+        type=float,
+        default=status_view.SILENT_AFTER,
+        metavar="SECONDS",
+        help="a running shard with no log line for this long is reported (default: %(default)s)",
+    )
     failed = commands.add_parser("failed", help="the retry list with an error per unit")
-    _common(failed)
+    _common(failed, several_states=True)
     failed.add_argument("--ids", action="store_true", help="print only the ids")
     return main_parser
 
@@ -122,7 +143,24 @@ def _settings(arguments: argparse.Namespace) -> Settings:
         for name, value in vars(arguments).items()
         if name in settings.FIELDS and value is not None
     }
-    return settings.load(arguments.config, overrides)
+    if isinstance(overrides.get("state"), list):  # status and failed take several
+        overrides["state"] = overrides["state"][0]
+    config = settings.load(arguments.config, overrides)
+    if arguments.command == "run":
+        return config
+    # status, failed and retry answer for the last run, not for the defaults.
+    config, said = lastrun.for_last_run(
+        config, overrides, _states(arguments, config), keep_shard=arguments.command == "retry"
+    )
+    if said:
+        sys.stderr.write(f"{COMMAND}: {said}\n")
+    return config
+
+
+def _states(arguments: argparse.Namespace, config: Settings) -> list[Path]:
+    """The state folders a command reads: every ``--state`` given, else the setting."""
+    given = arguments.state if isinstance(arguments.state, list) else None
+    return [Path(state) for state in given or [config.state]]
 
 
 def _run(config: Settings, unit_ids: list[str] | None) -> int:
@@ -145,10 +183,14 @@ def _retry(config: Settings) -> int:
     return _run(config, todo)
 
 
-def _failed(config: Settings, ids_only: bool) -> int:
+def _failed(config: Settings, states: list[Path], ids_only: bool) -> int:
     state = Path(config.state)
     done = checkpoint.done_ids(open_store(config.output), load_job(config.job).suffix)
-    failed = retry_list(state, done)
+    failed: dict[str, dict[str, object]] = {}
+    for folder in states:  # the latest record of a unit wins, whichever shard's folder
+        for unit_id, record in retry_list(folder, done).items():
+            if str(record.get("ts")) >= str(failed.get(unit_id, {}).get("ts", "")):
+                failed[unit_id] = record
     write_ids(state / RETRY_LIST, list(failed))
     for unit_id, record in failed.items():
         if ids_only:
@@ -158,84 +200,34 @@ def _failed(config: Settings, ids_only: bool) -> int:
             echo(f"{unit_id}\t{record.get('error')}: {message[0]}\t(run {record.get('run')})")
     if not ids_only:
         echo(f"{len(failed)} failed units; retry list: {state / RETRY_LIST}")
+        causes = Counter(str(record.get("error")) for record in failed.values())
+        if len(causes) > 1:
+            echo("by cause: " + ", ".join(f"{n} {cause}" for cause, n in causes.most_common()))
         if failed:
             echo(f"details: {state}/<run>/failures.jsonl; retry with: {COMMAND} retry")
     return 0
 
 
-def _status(config: Settings) -> int:
-    ids = units.load(config)
-    done = checkpoint.done_ids(open_store(config.output), load_job(config.job).suffix)
-    done_count = sum(1 for unit_id in ids if unit_id in done)
-    failed = retry_list(Path(config.state), done)
-    failed_count = sum(1 for unit_id in ids if unit_id in failed)
-    pending = len(ids) - done_count - failed_count
-    causes = Counter(
-        str(record.get("error")) for unit_id, record in failed.items() if unit_id in ids
+def _status(config: Settings, arguments: argparse.Namespace) -> int:
+    survey = status_view.Survey(
+        config, _states(arguments, config), shard=config.shard, silent_after=arguments.silent_after
     )
-    grouped = ", ".join(f"{count} {cause}" for cause, count in causes.most_common())
-    echo(f"units:   {len(ids)}")
-    echo(f"done:    {done_count}")
-    echo(
-        f"failed:  {failed_count}"
-        + (f"  ({grouped}; list them: {COMMAND} failed)" if failed_count else "")
-    )
-    echo(f"pending: {pending}")
-    runs = run_dirs(Path(config.state))
-    if not runs:
-        echo("last run: none yet")
+    if arguments.watch is None:
+        view = survey.look()
+        echo(view.as_json() if arguments.json else "\n".join(status_view.render(view, COMMAND)))
         return 0
-    last = runs[-1]
-    finished = 0
-    first_ts = last_ts = ""
-    steps: dict[str, list[float]] = {}
-    for record in read_events(last / "events.jsonl"):
-        first_ts = first_ts or record["ts"]
-        last_ts = record["ts"]
-        if record["event"] in ("END", "FAIL"):
-            finished += 1
-            for name, seconds in (record.get("steps") or {}).items():
-                steps.setdefault(name, []).append(seconds)
-    elapsed = _seconds_between(first_ts, last_ts)
-    rate = finished / elapsed if elapsed > 0 else 0.0
-    running = is_held(lock_path(config))
-    echo(
-        f"last run: {last.name} ({'running' if running else 'ended'}), "
-        f"{finished} units finished in {duration(elapsed)} ({rate:.1f} units/s)"
-    )
-    summary = _summary_lines(last)
-    if summary:
-        for line in summary:
-            echo(f"  {line}")
-    elif not running:
-        echo("  no summary: the run was killed before it could write one; run again to resume")
-    todo = pending + failed_count
-    echo("eta:     " + (duration(todo / rate) if rate > 0 and todo else "-") + " at that rate")
-    if steps:
-        echo("slowest steps of the last run (mean / total seconds):")
-        ranked = sorted(steps.items(), key=lambda item: -sum(item[1]))
-        for name, values in ranked[:5]:
-            echo(f"  {name:<12} {statistics.fmean(values):10.4f} {sum(values):10.2f}")
-    echo(f"log:     {last / 'run.log'}")
-    return 0
-
-
-def _summary_lines(run_dir: Path) -> list[str]:
-    """The end-of-run summary of a run that ended (without its log line), else nothing."""
+    in_place = sys.stdout.isatty() and not arguments.json
     try:
-        record = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-        known = {name: record[name] for name in Summary.__dataclass_fields__ if name in record}
-        return Summary(**known).lines()[:-1]
-    except (OSError, ValueError, TypeError, KeyError):
-        return []
-
-
-def _seconds_between(first: str, last: str) -> float:
-    from datetime import datetime
-
-    if not first or not last:
-        return 0.0
-    return (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
+        while True:
+            view = survey.look()
+            text = view.as_json() if arguments.json else "\n".join(status_view.render(view, COMMAND))
+            sys.stdout.write(("\x1b[H\x1b[J" if in_place else "") + text + "\n")
+            sys.stdout.flush()
+            if not view.running and not view.pending:
+                return 0  # the job is finished: every unit done or failed, no shard running
+            time.sleep(arguments.watch)
+    except KeyboardInterrupt:
+        return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -252,8 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.command == "retry":
             return _retry(config)
         if arguments.command == "failed":
-            return _failed(config, arguments.ids)
-        return _status(config)
+            return _failed(config, _states(arguments, config), arguments.ids)
+        return _status(config, arguments)
     except UserError as exc:
         sys.stderr.write(f"{COMMAND}: error: {exc}\n")
         return 2

@@ -21,7 +21,7 @@ from typing import Any
 
 import tqdm
 
-from . import checkpoint, units
+from . import checkpoint, lastrun, units
 from .failures import RETRY_LIST, FailureLog, retry_list, write_ids
 from .lock import RunLock
 from .log import Progress, RunLog, duration, timestamp
@@ -232,6 +232,7 @@ def run(
             todo = todo[: settings.limit]
         run_id = new_run_id(settings)
         log = RunLog(state / run_id, run_id)
+        lastrun.record(state / run_id, settings)  # what status, failed and retry answer for
         failures = FailureLog(state / run_id, run_id)
         recorder = _Recorder(settings, log, failures, len(todo))
         log.echo = echo or recorder.echo
