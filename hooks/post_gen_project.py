@@ -19,9 +19,15 @@ PACKAGE_NAME: str = {{ cookiecutter.package_name | tojson }}
 ONLY_FOR: dict[str, bool] = {
     "LICENSE": LICENSE != "Proprietary",
     f"src/{PACKAGE_NAME}/dask_backend.py": SCALE_OUT == "dask",
+    f"src/{PACKAGE_NAME}/dask_workers.py": SCALE_OUT == "dask",
     "tests/test_dask_backend.py": SCALE_OUT == "dask",
+    # Starts clusters of its own (CI time): in one combination only.
+    "tests/test_dask_workers.py": SCALE_OUT == "dask" and STORAGE == "local",
     "slurm": SCALE_OUT == "slurm",
     "tests/test_slurm.py": SCALE_OUT == "slurm",
+    # A real SLURM cluster is started by the tests of one combination only (CI time).
+    "tests/slurmcluster.py": SCALE_OUT == "slurm" and STORAGE == "local",
+    "tests/test_slurm_cluster.py": SCALE_OUT == "slurm" and STORAGE == "local",
     "tests/test_s3.py": STORAGE == "s3",
     "tests/s3server.py": STORAGE == "s3",
 }

@@ -74,8 +74,13 @@ def expected_tree(combo: Combo) -> set[str]:
         files.add("LICENSE")
     if combo.scale_out == "dask":
         files |= {f"src/{combo.package}/dask_backend.py", "tests/test_dask_backend.py"}
+        files.add(f"src/{combo.package}/dask_workers.py")
+        if combo.storage == "local":
+            files.add("tests/test_dask_workers.py")
     if combo.scale_out == "slurm":
         files |= {"slurm/array.sbatch", "tests/test_slurm.py"}
+        if combo.storage == "local":
+            files |= {"tests/slurmcluster.py", "tests/test_slurm_cluster.py"}
     if combo.storage == "s3":
         files |= {"tests/test_s3.py", "tests/s3server.py"}
     return files

@@ -1,5 +1,5 @@
 """``slurm/array.sbatch``, run the way SLURM runs it: by bash, once per array task, with the
-task's SLURM_* variables set (no SLURM needed)."""
+task's SLURM_* variables set (no SLURM needed). On a real cluster: ``test_slurm_cluster.py``."""
 
 from __future__ import annotations
 
@@ -53,6 +53,9 @@ def test_the_script_is_valid_bash_with_the_documented_directives() -> None:
     assert "#SBATCH --output=slurm/logs/%x-%A_%a.out" in text
     assert "--array=0-99%10" in text  # how to throttle
     assert "slurm/array.sbatch retry" in text  # how to rerun only the failed units
+    assert "#SBATCH --requeue" in text and "#SBATCH --signal=B:USR1@" in text
+    for variable in ("VENV", "WORKERS", "MAX_REQUEUES"):  # documented at the top
+        assert f"#   {variable} " in text.split("#SBATCH")[0]
 
 
 def test_every_task_id_runs_its_shard_and_each_unit_runs_exactly_once(workdir: Path) -> None:

@@ -102,10 +102,13 @@ def test_status_during_a_run_shows_its_progress_then_silence_then_the_stop(
         text=True,
     )
     try:
+
         def row(*extra: str) -> dict[str, Any]:
             shards: list[dict[str, Any]] = status_json(tmp_path, *extra)["shards"]
             return shards[0]
 
+        # status answers for the last run once there is one (before, it has the defaults).
+        wait_for(lambda: any((tmp_path / "runs").glob("*/settings.json")), 60, "the run")
         wait_for(
             lambda: row()["state"] == "running" and row()["run_finished"] >= 2,
             60,

@@ -39,6 +39,7 @@ from distributed import (
     get_worker,
 )
 
+from .dask_workers import check_workers
 from .log import ForwardingHandler
 from .pool import Event, PoolError, Started, UserLog
 from .settings import Settings
@@ -200,6 +201,7 @@ class DaskBackend:
             return
         with self._client(len(unit_ids)) as client:
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+            check_workers(client, self.settings.job)  # one line, not one failure per unit
             nthreads = client.nthreads()
             yield UserLog(
                 "INFO",
