@@ -55,7 +55,7 @@ class Cluster:
         """``scontrol show job``'s fields of one job (an array task: ``<id>_<index>``)."""
         shown = self.run("scontrol", "-o", "show", "job", job_id)
         assert shown.returncode == 0, shown.stderr
-        fields = {}
+        fields: dict[str, str] = {}
         for item in shown.stdout.split():
             name, _, value = item.partition("=")
             fields.setdefault(name, value)
