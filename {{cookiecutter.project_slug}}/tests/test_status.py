@@ -143,6 +143,11 @@ def test_status_watch_follows_the_job_until_it_is_finished(workdir: Path) -> Non
         text=True,
     )
     try:
+        assert watch.stdout is not None
+        first = []  # the first view, before any shard runs
+        while not first or first[-1] != "last run: none yet\n":
+            first.append(watch.stdout.readline())
+            assert first[-1], "status --watch ended before its first view"
         for index in range(3):
             result = cli("run", "--shard", f"{index}/3", "--no-progress", cwd=workdir)
             assert result.returncode in (0, 1), result.stderr
@@ -150,7 +155,7 @@ def test_status_watch_follows_the_job_until_it_is_finished(workdir: Path) -> Non
     finally:
         watch.kill()
     assert watch.returncode == 0, err
-    frames = out.split("units:   12\n")[1:]
+    frames = ("".join(first) + out).split("units:   12\n")[1:]
     assert len(frames) >= 2
     assert frames[0].startswith("done:    0\n")  # before any shard ran
     assert frames[-1].startswith("done:    11\nfailed:  1")
