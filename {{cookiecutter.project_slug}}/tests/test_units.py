@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import units
+from {{ cookiecutter.package_name }} import unitlist, units
 from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.settings import Settings, Shard
 
@@ -109,3 +109,38 @@ def test_shard_setting_filters_loaded_units(workdir: Path) -> None:
 def test_bad_shard_text(text: str) -> None:
     with pytest.raises(UserError, match="--shard"):
         Shard.parse(text)
+
+
+def test_a_repeat_among_many_ids_names_both_lines(tmp_path: Path) -> None:
+    ids = [f"tile-{i:06d}" for i in range(50_000)]
+    lines = ["# tiles of the survey", *ids[:30_000], "# second half", *ids[30_000:], ids[12_345]]
+    config = write_units(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(UserError) as error:
+        units.load(config)
+    assert str(error.value).endswith(
+        f"units.txt:{len(lines)}: duplicate unit id 'tile-012345' (first at "
+        f"{tmp_path / 'units.txt'}:12347)"
+    )
+
+
+def test_ids_outside_the_plain_alphabet_are_checked_one_by_one(tmp_path: Path) -> None:
+    config = write_units(tmp_path, "tuile-été\r\nx.y.z\r\nCONTOUR\n" + "a" * 200 + "\n")
+    assert units.load(config) == ["tuile-été", "x.y.z", "CONTOUR", "a" * 200]
+    for bad, reason in [("com1.csv", "reserved"), ("a.", "ends with '.'"), ("a\x0bb", "unsafe")]:
+        with pytest.raises(UserError, match=reason):
+            units.load(write_units(tmp_path, f"ok\n{bad}\n"))
+
+
+def test_unit_list_is_compact_and_behaves_like_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [f"u{i}" * (1 + i % 5) for i in range(1_000)]
+    monkeypatch.setattr(unitlist, "CHUNK", 7)  # iterate across many chunk boundaries
+    packed = unitlist.UnitList.of(ids)
+    assert len(packed) == 1_000 and list(packed) == ids and packed == ids
+    assert packed.head(3) == ids[:3] and packed.head(5_000) == ids
+    done = set(ids[::2])
+    assert packed.without(done) == [u for u in ids if u not in done]
+    assert packed.filtered(lambda u: u.endswith("7")) == [u for u in ids if u.endswith("7")]
+    assert ids[999] in packed and ids[0] in packed and "u1u" not in packed
+    assert packed.first_repeat() is None
+    assert unitlist.UnitList.of([*ids, ids[10], ids[3]]).first_repeat() == (10, 1_000)
+    assert not unitlist.UnitList.of([]) and list(unitlist.UnitList()) == []

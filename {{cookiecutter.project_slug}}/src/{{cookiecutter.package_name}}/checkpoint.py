@@ -8,9 +8,8 @@ as done; staged files are hidden and never match.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from .storage import PART_MARKER, Store
+from .unitlist import UnitList
 
 
 def output_name(unit_id: str, suffix: str) -> str:
@@ -28,6 +27,6 @@ def done_ids(outputs: Store, suffix: str) -> set[str]:
     }
 
 
-def pending(unit_ids: Iterable[str], done: set[str]) -> list[str]:
+def pending(unit_ids: UnitList, done: set[str]) -> UnitList:
     """The ids still to do, in their original order."""
-    return [unit_id for unit_id in unit_ids if unit_id not in done]
+    return unit_ids.without(done)

@@ -22,7 +22,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from itertools import islice
 from pathlib import Path
@@ -195,8 +195,9 @@ class DaskBackend:
         ):
             yield client
 
-    def events(self, unit_ids: list[str]) -> Iterator[Event]:
+    def events(self, units: Iterable[str]) -> Iterator[Event]:
         """Run every unit; yields Started, UserLog and Outcome events as they happen."""
+        unit_ids = list(units)
         if not unit_ids:
             return
         with self._client(len(unit_ids)) as client:

@@ -26,7 +26,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -399,7 +399,7 @@ class LocalPool:
                     wait = min(wait, max(0.0, running[2] + self.settings.timeout - now))
         return wait
 
-    def events(self, unit_ids: list[str]) -> Iterator[Event]:
+    def events(self, unit_ids: Iterable[str]) -> Iterator[Event]:
         """Run every unit; yields Started, UserLog and Outcome events as they happen."""
         self.queue = deque(unit_ids)
         try:

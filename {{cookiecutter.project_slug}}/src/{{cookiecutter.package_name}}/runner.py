@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -28,6 +28,7 @@ from .log import Progress, RunLog, duration, timestamp
 from .pool import Event, LocalPool, PoolError, Started, UserLog, default_start_method
 from .settings import Settings
 from .storage import StoreUnreachable, open_store
+from .unitlist import UnitList
 from .worker import Job, Outcome, Worker, load_job
 
 COMMAND = "{{ cookiecutter.project_slug }}"
@@ -179,7 +180,7 @@ class _Recorder:
         self.bar.write(line, file=sys.stderr)
 
 
-def _serial(job: Job[Any], settings: Settings, unit_ids: list[str]) -> Iterator[Event]:
+def _serial(job: Job[Any], settings: Settings, unit_ids: Iterable[str]) -> Iterator[Event]:
     """``--debug``: every unit in this process, exceptions not caught, so breakpoints work."""
     worker = Worker(job, settings)
     try:
@@ -190,7 +191,7 @@ def _serial(job: Job[Any], settings: Settings, unit_ids: list[str]) -> Iterator[
         worker.close()
 
 
-def _backend(job: Job[Any], settings: Settings, unit_ids: list[str]) -> Iterator[Event]:
+def _backend(job: Job[Any], settings: Settings, unit_ids: UnitList) -> Iterator[Event]:
     if settings.debug:
         return _serial(job, settings, unit_ids)
 {%- if cookiecutter.scale_out == "dask" %}
@@ -221,7 +222,7 @@ def run(
     job = job or load_job(settings.job)
     state = Path(settings.state)
     # Bad unit ids are rejected before anything is created, the lock and state folder included.
-    ids = units.load(settings) if unit_ids is None else unit_ids
+    ids = units.load(settings) if unit_ids is None else UnitList.of(unit_ids)
     with RunLock(lock_path(settings)) as lock:
         outputs = open_store(settings.output)
         outputs.prepare()
@@ -229,7 +230,7 @@ def run(
         todo = checkpoint.pending(ids, done)
         skipped = len(ids) - len(todo)
         if settings.limit:
-            todo = todo[: settings.limit]
+            todo = todo.head(settings.limit)
         run_id = new_run_id(settings)
         log = RunLog(state / run_id, run_id)
         lastrun.record(state / run_id, settings)  # what status, failed and retry answer for
@@ -302,7 +303,8 @@ def run(
                 log.write("STORE", level="WARN", echo=True, message=str(exc))
                 done_now = done
             failed_now = retry_list(state, done_now)
-            in_run = set(ids)
+            wanted = set(failed_now)
+            in_run = {u for u in ids if u in wanted} if wanted else wanted
             write_ids(state / run_id / RETRY_LIST, [u for u in failed_now if u in in_run])
             write_ids(state / RETRY_LIST, list(failed_now))
             summary.retry = retry_command(settings) if failed_now else None
