@@ -144,3 +144,12 @@ def test_unit_list_is_compact_and_behaves_like_a_list(monkeypatch: pytest.Monkey
     assert packed.first_repeat() is None
     assert unitlist.UnitList.of([*ids, ids[10], ids[3]]).first_repeat() == (10, 1_000)
     assert not unitlist.UnitList.of([]) and list(unitlist.UnitList()) == []
+
+
+def test_unit_queue_hands_out_returned_units_first_and_reads_the_list_lazily() -> None:
+    queue = unitlist.UnitQueue(unitlist.UnitList.of(["a", "b", "c", "d"]))
+    assert len(queue) == 4 and queue.popleft() == "a"
+    queue.extendleft(reversed(["a", "x"]))  # what a lost worker held goes back first, in order
+    queue.extend(["y"])  # what a busy worker had not started goes to the end
+    taken = [queue.popleft() for _ in range(len(queue))]
+    assert taken == ["a", "x", "b", "c", "d", "y"] and not queue

@@ -9,6 +9,7 @@ out in order.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import compress
 
@@ -131,3 +132,47 @@ def _build(ids: Iterable[str]) -> UnitList:
         parts.append("\n".join(batch) + "\n")
         count += len(batch)
     return UnitList("".join(parts), count)
+
+
+class UnitQueue:
+    """The units a pool has yet to hand out: units given back first, then the rest of the
+    list, read lazily (a ``deque`` of 10 million ids would take ~700 MB), then units given
+    back to the end.
+
+    Supports what a dispatcher does with a ``deque``: ``len``, truth, ``popleft``,
+    ``extendleft`` and ``extend``.
+    """
+
+    __slots__ = ("_front", "_left", "_rest", "_tail")
+
+    def __init__(self, unit_ids: Iterable[str], count: int | None = None) -> None:
+        if count is None:
+            if not isinstance(unit_ids, UnitList | list | tuple):
+                unit_ids = list(unit_ids)
+            count = len(unit_ids)
+        self._front: deque[str] = deque()
+        self._rest = iter(unit_ids)
+        self._left = count
+        self._tail: deque[str] = deque()
+
+    def __len__(self) -> int:
+        return len(self._front) + self._left + len(self._tail)
+
+    def __bool__(self) -> bool:
+        return bool(self._front or self._left or self._tail)
+
+    def popleft(self) -> str:
+        if self._front:
+            return self._front.popleft()
+        if self._left:
+            self._left -= 1
+            return next(self._rest)
+        return self._tail.popleft()
+
+    def extendleft(self, unit_ids: Iterable[str]) -> None:
+        """Put units back at the front (like ``deque.extendleft``: the last given comes first)."""
+        self._front.extendleft(unit_ids)
+
+    def extend(self, unit_ids: Iterable[str]) -> None:
+        """Put units back at the end."""
+        self._tail.extend(unit_ids)
