@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -376,9 +376,10 @@ def test_a_backend_that_ends_early_is_a_stopped_run_not_a_complete_one(
     """The runner's own accounting (the pool is replaced here, and only here): units that a
     backend never reported are pending, and the run says it stopped, so it exits 1."""
 
-    def half(job: Job[Any], config: Settings, unit_ids: list[str]) -> Iterator[Event]:
+    def half(job: Job[Any], config: Settings, unit_ids: Iterable[str]) -> Iterator[Event]:
         worker = Worker(job, config)
-        for unit_id in unit_ids[: len(unit_ids) // 2]:
+        ids = list(unit_ids)
+        for unit_id in ids[: len(ids) // 2]:
             yield worker.attempt(unit_id)
         worker.close()
 
