@@ -27,6 +27,7 @@ from .log import duration
 from .runner import Summary, lock_path
 from .settings import Settings, Shard
 from .storage import open_store
+from .unitlist import UnitList
 from .worker import load_job
 
 #: A running shard that wrote no log line for this long is reported as silent (seconds).
@@ -256,11 +257,11 @@ class Survey:
             }
         return view
 
-    def _ids_of(self, key: str | None) -> list[str]:
+    def _ids_of(self, key: str | None) -> UnitList:
         if key is None:
             return self.ids
         shard = Shard.parse(key)
-        return [unit_id for unit_id in self.ids if units.in_shard(unit_id, shard)]
+        return self.ids.filtered(lambda unit_id: units.in_shard(unit_id, shard))
 
     def _row(
         self,
