@@ -41,6 +41,7 @@ COMMON = {
             "settings.py",
             "status.py",
             "storage.py",
+            "unitlist.py",
             "units.py",
             "worker.py",
         )
