@@ -409,12 +409,11 @@ class SingleFileOutput(LoopRule):
             added = self._growing(name, node.value)
             if added is not None:
                 grown = (name, added)
-        assigned = [set(loop.assigned) for loop in self.loops]
+        fresh = [] if grown is None else [lp for lp in self.loops if grown[0] not in lp.assigned]
         super().visit_Assign(node)
         if grown is not None:
-            for loop, before in zip(self.loops, assigned, strict=True):
-                if grown[0] not in before:
-                    loop.assigned.discard(grown[0])  # growing is not resetting
+            for loop in fresh:
+                loop.assigned.discard(grown[0])  # growing is not resetting
             self._accumulate(*grown)
             return
         names = [n for t in node.targets for n in target_names(t.target)]
