@@ -44,24 +44,23 @@ def _codes(value: str) -> list[str]:
     return [code.strip() for code in value.split(",") if code.strip()]
 
 
-def _jobs(value: str) -> int:
+def _number(value: str, kind: type[int] | type[float], least: int) -> float:
+    """``value`` as an ``int`` or ``float`` of at least ``least``, or a one-line usage error."""
     try:
-        jobs = int(value)
+        number = kind(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if jobs < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return jobs
+    if number < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}")
+    return number
+
+
+def _jobs(value: str) -> int:
+    return int(_number(value, int, 1))
 
 
 def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if seconds < 0:
-        raise argparse.ArgumentTypeError("must be at least 0")
-    return seconds
+    return _number(value, float, 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
