@@ -138,7 +138,11 @@ def main() -> None:
     env_cache = ["--cache-dir", str(cache)]
     timed([*lint, "--jobs", str(jobs), *env_cache, *names], work)  # fill the cache
     seconds, status, tail, cpu = timed([*lint, "--jobs", str(jobs), *env_cache, *names], work)
-    rows["unitwise-lint, second run (cache)"] = {"seconds": seconds, "cpu_seconds": cpu}
+    rows["unitwise-lint, second run (cache)"] = {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "exit": status,
+    }
 
     if args.only_unitwise:
         pass

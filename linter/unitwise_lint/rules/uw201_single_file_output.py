@@ -192,7 +192,7 @@ class SingleFileOutput(LoopRule):
             "with open('scores.json', 'w') as fh:\n    json.dump(scores, fh)\n"
         ),
         Valid(
-            "import numpy as np\n\nruns = []\nfor i in range(5):\n"
+            "import numpy as np\n\nruns = []\nfor i in range(0x5):\n"
             "    runs.append(simulate(i))\nnp.save('runs.npy', np.stack(runs))\n"
         ),
         Valid(
@@ -468,7 +468,7 @@ class SingleFileOutput(LoopRule):
             integers = [b for b in bounds if isinstance(b, cst.Integer)]
             if bounds and len(integers) == len(bounds):
                 stop = integers[-1 if len(integers) < 3 else 1]
-                return int(stop.value.replace("_", "")) <= _SMALL
+                return stop.evaluated_value <= _SMALL
         names = set(target_names(node.target)) | referenced_names(iterable)
         if names & self._small_literals:
             return True
