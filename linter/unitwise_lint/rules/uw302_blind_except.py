@@ -17,8 +17,8 @@ from ._names import iter_calls, last_component, referenced_names, target_names
 
 #: Calls that hand what they are given to something that outlives the handler.
 _STORE_CALL = re.compile(
-    r"^(append|extend|add|insert|put|put_nowait|update|setdefault|send|write|writerow|dump"
-    r"|save|store|record\w*|report\w*|\w*fail\w*|mark\w*|notify\w*|handle\w*)$",
+    r"^_*(?:append|extend|add|insert|put|update|setdefault|send|write|writerow|dump|save"
+    r"|store|record|report|mark|notify|handle|emit|publish|push)(?:_\w*)?$|fail",
     re.IGNORECASE,
 )
 #: Calls that return the traceback of the exception being handled.
@@ -91,6 +91,10 @@ class BlindExcept(ScopedRule):
         Valid(
             "import logging as lg\n\ntry:\n    run()\nexcept Exception:\n"
             "    lg.error('unit failed', exc_info=True)\n"
+        ),
+        Valid(
+            "def work(conn, unit):\n    try:\n        compute(unit)\n"
+            "    except Exception as exc:\n        _send(conn, ('failed', unit, repr(exc)))\n"
         ),
         Valid(
             "def run(unit):\n    error = None\n    try:\n        compute(unit)\n"
