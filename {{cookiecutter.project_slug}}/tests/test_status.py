@@ -144,7 +144,7 @@ def test_status_watch_follows_the_job_until_it_is_finished(workdir: Path) -> Non
     )
     try:
         assert watch.stdout is not None
-        first = []  # the first view, before any shard runs
+        first: list[str] = []  # the first view, before any shard runs
         while not first or first[-1] != "last run: none yet\n":
             first.append(watch.stdout.readline())
             assert first[-1], "status --watch ended before its first view"

@@ -14,7 +14,7 @@ import re
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,6 @@ from .log import duration
 from .runner import Summary, lock_path
 from .settings import Settings, Shard
 from .storage import open_store
-from .unitlist import UnitList
 from .worker import load_job
 
 #: A running shard that wrote no log line for this long is reported as silent (seconds).
@@ -43,8 +42,10 @@ class RunLog:
     """What one run's ``events.jsonl`` says so far, read incrementally: each ``update`` reads
     only the complete lines added since the last one."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, *, steps: bool = False) -> None:
         self.run_dir = run_dir
+        #: Whether to collect the step timings (parsing every END line: the newest run only).
+        self.with_steps = steps
         self.offset = 0
         self.started: float | None = None
         self.todo = 0
@@ -67,26 +68,39 @@ class RunLog:
             return
         complete = data.rfind(b"\n") + 1  # a line still being written is read next time
         self.offset += complete
-        for line in data[:complete].splitlines():
-            try:
-                self._add(json.loads(line))
-            except (ValueError, KeyError, TypeError):
-                continue
+        lines = data[:complete]
+        if not lines:
+            return
+        # Counted in the bytes rather than parsed, line by line (a million lines are seconds
+        # of json.loads): the log's writer puts these fields, and a quote inside a value is
+        # escaped, so no message can fake them.
+        self.done += lines.count(b'"event": "END"')
+        self.failed += lines.count(b'"event": "FAIL"')
+        for line in lines.splitlines():
+            if b'"event": "RUN"' in line or (self.with_steps and b'"steps": {' in line):
+                self._parse(line)
+        last = self._load(lines[lines.rfind(b"\n", 0, len(lines) - 1) + 1 :])
+        if last is not None:
+            self.last_at = _seconds(last["ts"])
+            self.last_line = f"{last['event']} {last.get('unit') or '-'}"
 
-    def _add(self, record: dict[str, Any]) -> None:
-        event = record["event"]
-        self.last_at = _seconds(record["ts"])
-        self.last_line = f"{event} {record.get('unit') or '-'}"
-        if event == "RUN":
-            self.started = self.last_at
+    @staticmethod
+    def _load(line: bytes) -> dict[str, Any] | None:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return None
+        return record if isinstance(record, dict) and "ts" in record else None
+
+    def _parse(self, line: bytes) -> None:
+        record = self._load(line)
+        if record is None:
+            return
+        if record.get("event") == "RUN":
+            self.started = _seconds(record["ts"])
             self.todo = int(record.get("todo") or 0)
-        elif event in ("END", "FAIL"):
-            if event == "END":
-                self.done += 1
-            else:
-                self.failed += 1
-            for name, seconds in (record.get("steps") or {}).items():
-                self.steps.setdefault(name, []).append(float(seconds))
+        for name, seconds in (record.get("steps") or {}).items():
+            self.steps.setdefault(name, []).append(float(seconds))
 
 
 def summary_of(run_dir: Path) -> dict[str, Any] | None:
@@ -182,10 +196,12 @@ class Survey:
         self.suffix = load_job(settings.job).suffix
         self.ids = units.load(settings.replace(shard=None))
         self._logs: dict[Path, RunLog] = {}
+        #: The ids of each shard, by shard count.
+        self._shards: dict[int, list[list[str]]] = {}
 
-    def _log(self, run_dir: Path) -> RunLog:
+    def _log(self, run_dir: Path, *, steps: bool = False) -> RunLog:
         if run_dir not in self._logs:
-            self._logs[run_dir] = RunLog(run_dir)
+            self._logs[run_dir] = RunLog(run_dir, steps=steps)
         log = self._logs[run_dir]
         log.update()
         return log
@@ -224,6 +240,9 @@ class Survey:
         done_ids = checkpoint.done_ids(open_store(self.settings.output), self.suffix)
         failures = {u: r for u, r in self._failures().items() if u not in done_ids}
         latest = self._latest_runs()
+        newest = max((pair[0] for pair in latest.values()), key=lambda p: p.name, default=None)
+        if newest is not None:  # its END lines are parsed for the step timings
+            self._log(newest, steps=True)
         rows = [
             self._row(key, latest.get(key), done_ids, failures, now)
             for key in self._shard_keys(latest)
@@ -245,8 +264,7 @@ class Survey:
         if rate > 0 and view.pending:
             view.eta_seconds = view.pending / rate
         view.problems = list(self._problems(rows))
-        if latest:
-            newest, _ = max(latest.values(), key=lambda pair: pair[0].name)
+        if newest is not None:
             view.last_run = str(newest)
             if len(rows) == 1 and rows[0].state in ("ended", "stopped"):
                 view.summary = summary_lines(newest)
@@ -257,11 +275,16 @@ class Survey:
             }
         return view
 
-    def _ids_of(self, key: str | None) -> UnitList:
+    def _ids_of(self, key: str | None) -> Collection[str]:
         if key is None:
             return self.ids
         shard = Shard.parse(key)
-        return self.ids.filtered(lambda unit_id: units.in_shard(unit_id, shard))
+        if shard.count not in self._shards:  # one hash per id, once: not once per shard
+            members: list[list[str]] = [[] for _ in range(shard.count)]
+            for unit_id in self.ids:
+                members[units.shard_index(unit_id, shard.count)].append(unit_id)
+            self._shards[shard.count] = members
+        return self._shards[shard.count][shard.index]
 
     def _row(
         self,

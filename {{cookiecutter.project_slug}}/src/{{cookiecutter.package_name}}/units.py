@@ -219,11 +219,17 @@ def from_function(reference: str, settings: Settings) -> Iterator[tuple[str, str
         yield f"{reference} item {index}", unit_id
 
 
-def in_shard(unit_id: str, shard: Shard) -> bool:
-    """Whether ``unit_id`` belongs to ``shard``: a stable hash of the id alone, so a unit keeps
-    its shard when other units are added, and the shards are disjoint and cover every unit."""
+def shard_index(unit_id: str, count: int) -> int:
+    """The shard (0 to ``count`` - 1) of ``unit_id``: a stable hash of the id alone, so a unit
+    keeps its shard when other units are added, and the shards are disjoint and cover every
+    unit."""
     digest = hashlib.blake2b(unit_id.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % shard.count == shard.index
+    return int.from_bytes(digest, "big") % count
+
+
+def in_shard(unit_id: str, shard: Shard) -> bool:
+    """Whether ``unit_id`` belongs to ``shard`` (see ``shard_index``)."""
+    return shard_index(unit_id, shard.count) == shard.index
 
 
 def load(settings: Settings) -> UnitList:
