@@ -57,6 +57,7 @@ class Measure:
     user: float
     system: float
     max_rss_mb: float
+    main_peak_mb: float
     load: float
     exit: int
 
@@ -87,14 +88,37 @@ def reap_orphans(deadline: float = 30.0) -> None:
             time.sleep(0.01)
 
 
+def peak_of(pid: int) -> float:
+    """The peak resident memory (VmHWM) of process ``pid`` so far, in MiB; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
-    """Run ``command`` as a fresh process and measure its whole tree."""
+    """Run ``command`` as a fresh process and measure its whole tree.
+
+    ``wait4``'s peak RSS counts the memory of this process at the fork (Linux records the
+    pre-``exec`` image's peak), so the main process's own peak is read from its VmHWM while it
+    runs instead, every 20 ms.
+    """
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
+    peak = 0.0
     with log.open("wb") as out:
         child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, peak_of(child.pid))
+            time.sleep(0.02)
         child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
     reap_orphans()
@@ -104,6 +128,7 @@ def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
         user=after.ru_utime - before.ru_utime,
         system=after.ru_stime - before.ru_stime,
         max_rss_mb=usage.ru_maxrss / 1024,
+        main_peak_mb=peak,
         load=load,
         exit=child.returncode,
     )
@@ -330,8 +355,8 @@ def main() -> None:
         ),
         (f"3 first START of {many['plan_units']:,} ids (s)", many["plan_first_start_s"], 10.0),
         (
-            f"3 peak RSS, run of {many['plan_units']:,} ids (MiB)",
-            many["plan_run"]["max_rss_mb"],
+            f"3 main process peak RSS, run of {many['plan_units']:,} ids (MiB)",
+            many["plan_run"]["main_peak_mb"],
             500.0,
         ),
         (f"3 resume over {many['resume_units']:,} done outputs (s)", many["resume_s"], 3.0),

@@ -17,14 +17,16 @@ def output_name(unit_id: str, suffix: str) -> str:
     return f"{unit_id}{suffix}"
 
 
-def done_ids(outputs: Store, suffix: str) -> set[str]:
-    """The ids whose output exists, from one listing of ``outputs``."""
+def done_ids(outputs: Store, suffix: str, among: set[str] | None = None) -> set[str]:
+    """The ids whose output exists, from one listing of ``outputs``; only those ``among`` the
+    given ids, if any are given (a few failed units need no set of every done one)."""
     cut = len(suffix)
-    return {
+    ids = (
         name[:-cut] if cut else name
         for name in outputs.names()
         if name.endswith(suffix) and not name.startswith(".") and PART_MARKER not in name
-    }
+    )
+    return set(ids) if among is None else {unit_id for unit_id in ids if unit_id in among}
 
 
 def pending(unit_ids: UnitList, done: set[str]) -> UnitList:

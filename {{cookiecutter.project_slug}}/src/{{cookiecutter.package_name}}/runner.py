@@ -22,7 +22,7 @@ from typing import Any
 import tqdm
 
 from . import checkpoint, lastrun, units
-from .failures import RETRY_LIST, FailureLog, retry_list, write_ids
+from .failures import RETRY_LIST, FailureLog, latest_failures, retry_list, write_ids
 from .lock import RunLock
 from .log import Progress, RunLog, duration, timestamp
 from .pool import Event, LocalPool, PoolError, Started, UserLog, default_start_method
@@ -298,7 +298,11 @@ def run(
             # listing made at the start still says it (a resume costs ONE listing, not two).
             written = settings.overwrite or recorder.progress.done
             try:
-                done_now = checkpoint.done_ids(outputs, job.suffix) if written else done
+                done_now = (
+                    checkpoint.done_ids(outputs, job.suffix, among=set(latest_failures(state)))
+                    if written
+                    else done
+                )
             except StoreUnreachable as exc:  # it went away during the run: use what we had
                 log.write("STORE", level="WARN", echo=True, message=str(exc))
                 done_now = done
