@@ -1,4 +1,4 @@
-"""The command line: ``run``, ``status``, ``failed`` and ``retry``.
+"""The command line: ``run``, ``status``, ``failed``, ``retry`` and ``report``.
 
 Exit status: 0 every unit done, 1 some units failed or the run stopped early, 2 bad input or
 configuration (one ``error:`` line, no traceback), 128 + signal number when interrupted.
@@ -134,6 +134,13 @@ def parser() -> argparse.ArgumentParser:
     failed = commands.add_parser("failed", help="the retry list with an error per unit")
     _common(failed, several_states=True)
     failed.add_argument("--ids", action="store_true", help="print only the ids")
+    report = commands.add_parser(
+        "report", help="an HTML page and PNG figures of every run: timeline, ETA, failures"
+    )
+    _common(report)
+    report.add_argument(
+        "--out", type=Path, help="folder for report.html and the PNGs (default: <state>/report)"
+    )
     return main_parser
 
 
@@ -230,6 +237,16 @@ def _status(config: Settings, arguments: argparse.Namespace) -> int:
         return 0
 
 
+def _report(config: Settings, out: Path | None) -> int:
+    from .report import write
+
+    local = "://" not in config.state or config.state.startswith("file://")
+    folder = out or (Path(config.state.removeprefix("file://")) if local else Path()) / "report"
+    written = write(config.state, folder, f"{COMMAND} report", "pip install -e '.[report]'")
+    echo(f"report: {written.html} ({len(written.pngs)} figures beside it)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # What the commands print can hold any text of a unit's failure (a file name that is not
     # UTF-8, say): escape what the terminal cannot show rather than die on it, as stderr does.
@@ -245,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _retry(config)
         if arguments.command == "failed":
             return _failed(config, _states(arguments, config), arguments.ids)
+        if arguments.command == "report":
+            return _report(config, arguments.out)
         return _status(config, arguments)
     except UserError as exc:
         sys.stderr.write(f"{COMMAND}: error: {exc}\n")
