@@ -72,3 +72,9 @@ def test_cost_benchmark_runs_every_contender_and_checks_each_goal(tmp_path: Path
     assert data["many"]["plan_units"] == 50_000 and data["many"]["resume_units"] == 5_000
     assert len(data["goals"]) == 6
     assert all(set(goal) == {"value", "target", "met"} for goal in data["goals"].values())
+
+
+def test_report_benchmark_reads_every_unit_and_writes_a_small_page(tmp_path: Path) -> None:
+    data = smoke("bench_report.py", tmp_path)
+    assert data["units"] == 1_000 and data["failures"] == 3
+    assert data["figures"] >= 5 and 0 < data["html_bytes"] < 5 * 2**20

@@ -21,6 +21,7 @@ COMMON = {
     "pyproject.toml",
     "example/units.txt",
     "example/inputs/calibration.json",
+    "docs/report-example.png",
     *(f"example/inputs/tile_{n:03d}.csv" for n in range(12)),
     *(
         f"src/{{pkg}}/{name}"
@@ -44,6 +45,7 @@ COMMON = {
             "unitlist.py",
             "units.py",
             "worker.py",
+            *(f"report/{name}.py" for name in ("__init__", "source", "model", "figures", "page")),
         )
     ),
     *(
@@ -58,6 +60,8 @@ COMMON = {
             "test_faults.py",
             "test_interrupts.py",
             "test_log.py",
+            "test_report.py",
+            "report_jobs.py",
             "test_log_faults.py",
             "test_shards.py",
             "test_start_methods.py",

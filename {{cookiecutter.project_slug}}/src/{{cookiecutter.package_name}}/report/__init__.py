@@ -67,12 +67,12 @@ def write(location: str, out: Path, title: str, install_hint: str) -> Written:
     started = any(model.attempts)
     pictures = {
         "timeline": picture(
-            figures.timeline(model, runs, "Every run") if started else None,
+            figures.timeline(model, runs, f"Every run ({len(runs)})") if started else None,
             "timeline.png",
             "timeline of every worker",
         ),
         "throughput": picture(
-            figures.throughput(model, runs, "Every run") if started else None,
+            figures.throughput(model, runs, f"Every run ({len(runs)})") if started else None,
             "throughput.png",
             "units finished per minute and ETA over time",
         ),

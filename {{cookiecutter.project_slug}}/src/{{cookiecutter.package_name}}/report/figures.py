@@ -28,8 +28,8 @@ RESUME = "#2ca02c"
 STOP = "#9467bd"
 #: Above this many attempts, a worker's neighbouring bars closer than a pixel are merged.
 MAX_BARS = 20_000
-#: The timeline's width in "pixels" that merging works at.
-MERGE_PIXELS = 2_000
+#: The timeline plot's width in pixels, about: closer bars merge, none is drawn thinner than one.
+MERGE_PIXELS = 800
 #: Above this many worker rows, the timeline draws one row per shard instead.
 MAX_ROWS = 120
 #: ETA readings drawn per run at most (evenly spaced).
@@ -157,7 +157,7 @@ def timeline(model: Model, runs: Sequence[Run], title: str) -> Drawn:
             (attempt.start, attempt.end)
         )
     drawn = 0
-    minimum = span / (MERGE_PIXELS * 2)  # a unit of a millisecond in a day is still seen
+    minimum = span / MERGE_PIXELS  # a unit of a millisecond in a day is still seen
     for outcome in ("done", "in flight", "failed"):  # failures last: on top
         for (row, kind), spans in bars.items():
             if kind != outcome:
