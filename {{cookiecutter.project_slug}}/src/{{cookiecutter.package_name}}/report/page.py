@@ -146,7 +146,7 @@ def _run_rows(runs: Sequence[Run]) -> str:
                 f'<a href="#run-{escape(run.name)}">{escape(run.name)}</a>',
                 _cell(run.shard),
                 escape(when(run.started)),
-                duration(seconds),
+                duration(seconds) if seconds >= 60 else f"{seconds:.1f} s",
                 state,
                 f"{run.units:,}",
                 f"{run.skipped:,}",
