@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ..failures import FAILURES_FILE
+from ..lastrun import SETTINGS_FILE
 from .source import StateSource
 
 #: Fields every RUN line has; the others (parameters, code version, host...) are shown as given.
@@ -107,6 +108,8 @@ class Run:
     eta: list[tuple[float, float]] = field(default_factory=list)
     #: A stale lock taken over at the start: the run before it was killed.
     took_over: str | None = None
+    #: What the run was about (job, unit source, input, output), where its folder records it.
+    recorded: dict[str, Any] = field(default_factory=dict)
 
     @property
     def units(self) -> int:
@@ -142,7 +145,9 @@ class Run:
     def extra(self) -> dict[str, Any]:
         """What the RUN line records beyond the basics and the parameters and code version."""
         named = set(RUN_BASICS) | set(PARAMETER_KEYS) | set(CODE_KEYS) | {"host"}
-        return {key: value for key, value in self.header.items() if key not in named}
+        extra = {key: value for key, value in self.header.items() if key not in named}
+        about = {key: value for key, value in self.recorded.items() if key in ("job", "input")}
+        return {**about, **extra}
 
     @property
     def interrupted(self) -> bool:
@@ -343,6 +348,7 @@ def read(source: StateSource, read_at: float) -> Model:
         if result is None:
             continue
         run, failed_by_unit = result
+        run.recorded = source.document(name, SETTINGS_FILE) or {}
         runs.append(run)
         for record in source.records(name, FAILURES_FILE):
             unit = record.get("unit")
