@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import importlib
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -25,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from _baked import WORKERS, bake, timed_run
-from _report import print_table, save
+from _report import machine, print_table, save
 
 
 def main() -> None:
@@ -72,11 +70,7 @@ def main() -> None:
     html_bytes = written.html.stat().st_size
     png_bytes = sum(path.stat().st_size for path in written.pngs)
     results: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
+        "machine": machine(),
         "units": count,
         "workers": WORKERS,
         "failures": expected_failures,

@@ -17,8 +17,6 @@ import argparse
 import atexit
 import importlib
 import importlib.util
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -29,7 +27,7 @@ from typing import Any
 
 import fsspec
 from _baked import bake, timed_run
-from _report import print_table, save
+from _report import machine, print_table, save
 
 SUFFIX = ".json"
 
@@ -91,11 +89,7 @@ def main() -> None:
     theirs = per_sample / sample * count
     theirs_requests = round(per_unit_requests * count)
     results: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
+        "machine": machine(),
         "units": count,
         "seed_seconds_in_process": seeding,
         "unitwise": {
