@@ -112,6 +112,7 @@ def serving() -> Iterator[Recorder]:
         yield recorder
     finally:
         fsspec.filesystem("s3").clear_instance_cache()
+        s3_backends[DEFAULT_ACCOUNT_ID]["aws"].reset()  # the next server starts empty
         server.shutdown()
         thread.join(timeout=10)
         for name, old in saved.items():
