@@ -13,7 +13,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from matplotlib import dates
 from matplotlib.axis import Axis
@@ -35,7 +35,8 @@ MAX_ROWS = 120
 #: ETA readings drawn per run at most (evenly spaced).
 MAX_ETA_POINTS = 2_000
 WIDTH = 12.0
-_ZERO = float(dates.date2num(datetime(1970, 1, 1, tzinfo=timezone.utc)))  # type: ignore[no-untyped-call]
+#: The epoch as matplotlib's date number (a naive datetime is UTC to matplotlib).
+_ZERO = float(dates.date2num(datetime(1970, 1, 1)))  # type: ignore[no-untyped-call]
 
 
 def _x(seconds: float) -> float:
@@ -45,9 +46,9 @@ def _x(seconds: float) -> float:
 
 def _date_axis(axis: Axis) -> None:
     """UTC dates on ``axis``, labelled concisely (the date once, then times)."""
-    locator = dates.AutoDateLocator(tz=timezone.utc)  # type: ignore[no-untyped-call]
+    locator = dates.AutoDateLocator(tz="UTC")  # type: ignore[no-untyped-call]
     axis.set_major_locator(locator)
-    axis.set_major_formatter(dates.ConciseDateFormatter(locator, tz=timezone.utc))  # type: ignore[no-untyped-call]
+    axis.set_major_formatter(dates.ConciseDateFormatter(locator, tz="UTC"))  # type: ignore[no-untyped-call]
 
 
 def _figure(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from html import escape
 
 from ..log import duration
@@ -68,7 +68,7 @@ class Picture:
 
 
 def when(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
 
 
 def _cell(value: object) -> str:
