@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__, checkpoint, lastrun, settings, units
+from . import __version__, checkpoint, lastrun, params, settings, units
 from . import status as status_view
 from .errors import UserError
 from .failures import RETRY_LIST, retry_list, write_ids
@@ -51,6 +51,12 @@ def _common(parser: argparse.ArgumentParser, *, several_states: bool = False) ->
     where.add_argument("--shard", type=Shard.parse, help="only shard I of N (0-based), e.g. 0/4")
     where.add_argument(
         "--job", help="the code to run: module (with process/setup) or module:Job attribute"
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="set a field of process.py's Params (repeatable; wins over [tool...params])",
     )
 
 
@@ -152,6 +158,8 @@ def _settings(arguments: argparse.Namespace) -> Settings:
     }
     if isinstance(overrides.get("state"), list):  # status and failed take several
         overrides["state"] = overrides["state"][0]
+    if arguments.param:
+        overrides["param_values"] = params.parse_assignments(arguments.param)
     config = settings.load(arguments.config, overrides)
     if arguments.command == "run":
         return config

@@ -31,6 +31,15 @@ OUTPUT_SUFFIX = ".json"
 
 
 @dataclass(frozen=True)
+class Params:
+    """The run's parameters: defaults here, overridden by ``[tool.{{ cookiecutter.package_name }}.params]`` in
+    pyproject.toml and then by ``--param KEY=VALUE``. Changing one makes existing outputs stale."""
+
+    #: Decimal places of the mean and standard deviation.
+    decimals: int = 6
+
+
+@dataclass(frozen=True)
 class Resources:
     """Read-only things every unit needs, loaded once per worker by ``setup``."""
 
@@ -60,7 +69,9 @@ def read_values(path: Path) -> list[float]:
     return values
 
 
-def summarise(unit_id: str, values: list[float], resources: Resources) -> dict[str, object]:
+def summarise(
+    unit_id: str, values: list[float], resources: Resources, params: Params
+) -> dict[str, object]:
     """The calibrated statistics of one tile."""
     calibrated = [resources.gain * value + resources.offset for value in values]
     mean = math.fsum(calibrated) / len(calibrated)
@@ -68,8 +79,8 @@ def summarise(unit_id: str, values: list[float], resources: Resources) -> dict[s
     return {
         "unit": unit_id,
         "pixels": len(calibrated),
-        "mean": round(mean, 6),
-        "std": round(math.sqrt(variance), 6),
+        "mean": round(mean, params.decimals),
+        "std": round(math.sqrt(variance), params.decimals),
         "min": min(calibrated),
         "max": max(calibrated),
     }
@@ -80,6 +91,6 @@ def process(unit: Unit[Resources]) -> None:
     with step("read"):
         values = read_values(unit.input(f"{unit.id}.csv"))
     with step("compute"):
-        summary = summarise(unit.id, values, unit.resources)
+        summary = summarise(unit.id, values, unit.resources, unit.params)
     with step("write"):
         unit.output.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -21,7 +21,7 @@ from typing import Any
 
 import tqdm
 
-from . import checkpoint, lastrun, units
+from . import checkpoint, lastrun, params, units
 from .failures import RETRY_LIST, FailureLog, latest_failures, retry_list, write_ids
 from .lock import RunLock
 from .log import Progress, RunLog, duration, timestamp
@@ -59,6 +59,7 @@ class Summary:
     stopped: str | None = None
     retry: str | None = None
     log: str = ""
+    params: dict[str, object] = field(default_factory=dict)
 
     @property
     def throughput(self) -> float:
@@ -76,6 +77,8 @@ class Summary:
             lines.append(f"stopped early: {self.stopped}")
         for cause, count in sorted(self.causes.items(), key=lambda item: -item[1]):
             lines.append(f"  {count} failed with {cause}")
+        if self.params:
+            lines.append(f"params: {params.describe_values(self.params)}")
         if self.retry:
             lines.append(f"retry the failed units with: {self.retry}")
         lines.append(f"log: {self.log}")
@@ -220,6 +223,7 @@ def run(
     everything) when a signal stops the run.
     """
     job = job or load_job(settings.job)
+    settings = params.bind(settings, job.params)
     state = Path(settings.state)
     # Bad unit ids are rejected before anything is created, the lock and state folder included.
     ids = units.load(settings) if unit_ids is None else UnitList.of(unit_ids)
@@ -237,7 +241,13 @@ def run(
         failures = FailureLog(state / run_id, run_id)
         recorder = _Recorder(settings, log, failures, len(todo))
         log.echo = echo or recorder.echo
-        summary = Summary(run_id, len(ids), skipped=skipped, log=str(log.human_path))
+        summary = Summary(
+            run_id,
+            len(ids),
+            skipped=skipped,
+            log=str(log.human_path),
+            params=params.as_dict(settings.params),
+        )
         local_pool = settings.backend == "local" and not settings.debug
         if local_pool and not settings.start_method:
             # Chosen last, once the listing and the progress bar could have started a thread.
@@ -255,6 +265,7 @@ def run(
             start=settings.start_method if local_pool else None,
             output=outputs.url(""),
             shard=str(settings.shard) if settings.shard else None,
+            params=params.describe(settings.params),
         )
         previous = {
             signum: signal.signal(signum, _raise_interrupted) for signum in (signal.SIGTERM,)

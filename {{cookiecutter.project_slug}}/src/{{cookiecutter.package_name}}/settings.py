@@ -78,6 +78,10 @@ class Settings:
     debug: bool = False
     progress: bool = True
     shard: Shard | None = None
+    #: ``[tool.{{ cookiecutter.package_name }}.params]`` then ``--param`` values, as given (see params.py).
+    param_values: tuple[tuple[str, object, str], ...] = ()
+    #: The job's ``Params`` filled from ``param_values`` by the runner; what setup() sees.
+    params: Any = None
     backend: str = "local"
     scheduler: str | None = None
     start_method: str | None = None
@@ -112,7 +116,8 @@ class Settings:
 
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 #: Settings that only make sense on the command line, not in a file.
-COMMAND_LINE_ONLY = {"limit", "overwrite", "fail_fast", "debug", "shard"}
+COMMAND_LINE_ONLY = {"limit", "overwrite", "fail_fast", "debug", "shard", "param_values", "params"}
+PARAMS_TABLE = "params"
 
 
 def _coerce(name: str, value: object, origin: str) -> object:
@@ -160,6 +165,10 @@ def from_file(path: Path, *, required: bool) -> dict[str, object]:
     values: dict[str, object] = {}
     for key, value in table.items():
         name = key.replace("-", "_")
+        if name == PARAMS_TABLE and isinstance(value, dict):
+            origin = f"{path} [tool.{TOOL_TABLE}.{PARAMS_TABLE}]"
+            values["param_values"] = tuple((k.replace("-", "_"), v, origin) for k, v in value.items())
+            continue
         if name not in FIELDS or name in COMMAND_LINE_ONLY:
             raise UserError(f"{path}: unknown key {key!r} in [tool.{TOOL_TABLE}]")
         values[name] = _coerce(name, value, str(path))
@@ -173,5 +182,9 @@ def load(config: Path | None, overrides: dict[str, object]) -> Settings:
     if any(overrides.get(key) for key in unit_keys):
         for key in unit_keys:  # a unit source on the command line replaces the file's
             values.pop(key, None)
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if "param_values" in overrides:  # the command line's --param come after the file's
+        in_file = values.pop("param_values", ())
+        overrides["param_values"] = (*in_file, *overrides["param_values"])  # type: ignore[misc]
+    values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]  # types checked by _coerce

@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import UserError
 from .settings import Settings, Shard
@@ -39,7 +39,7 @@ class Unit(Generic[R]):
 
     # A plain slotted class, not a dataclass: one is made per unit, and that cost counts
     # when units take microseconds.
-    __slots__ = ("_scratch", "_scratch_made", "id", "inputs", "output", "resources")
+    __slots__ = ("_scratch", "_scratch_made", "id", "inputs", "output", "params", "resources")
 
     def __init__(
         self,
@@ -48,6 +48,7 @@ class Unit(Generic[R]):
         resources: R,
         inputs: Store,
         scratch: str | os.PathLike[str],
+        params: Any = None,
     ) -> None:
         self.id = unit_id
         self.output = output
@@ -55,6 +56,8 @@ class Unit(Generic[R]):
         self.inputs = inputs
         self._scratch = scratch
         self._scratch_made = False
+        #: The run's parameters (the ``Params`` of process.py), the same for every unit.
+        self.params = params
 
     def __repr__(self) -> str:
         return f"Unit({self.id!r}, output={str(self.output)!r})"

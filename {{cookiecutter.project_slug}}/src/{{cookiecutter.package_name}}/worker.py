@@ -33,6 +33,8 @@ class Job(Generic[R]):
     process: Callable[[Unit[R]], None]
     setup: Callable[[Settings], R]
     suffix: str
+    #: The dataclass of the run's parameters (``Params`` in process.py), if any.
+    params: type | None = None
 
 
 def _no_setup(settings: Settings) -> None:
@@ -54,7 +56,8 @@ def load_job(reference: str) -> Job[Any]:
     if not callable(process):
         raise UserError(f"job {reference!r} is neither a module defining process(unit) nor a Job")
     setup = getattr(target, "setup", _no_setup)
-    return Job(process, setup, str(getattr(target, "OUTPUT_SUFFIX", "")))
+    suffix = str(getattr(target, "OUTPUT_SUFFIX", ""))
+    return Job(process, setup, suffix, params=getattr(target, "Params", None))
 
 
 def default_job() -> Job[Any]:
@@ -110,6 +113,7 @@ class Worker(Generic[R]):
         self.outputs = open_store(settings.output)
         self.scratch_root = Path(tempfile.mkdtemp(prefix=f"unit-scratch-{os.getpid()}-"))
         self._scratch_prefix = os.path.join(self.scratch_root, "")
+        self.params = settings.params
         self.resources = job.setup(settings)
 
     def attempt(self, unit_id: str, *, capture: bool = True) -> Outcome:
@@ -117,7 +121,14 @@ class Worker(Generic[R]):
         (``--debug``) the exception propagates, so a debugger stops where it happened."""
         name = output_name(unit_id, self.job.suffix)
         staged = self.outputs.staging_path(name)
-        unit = Unit(unit_id, staged, self.resources, self.inputs, self._scratch_prefix + unit_id)
+        unit = Unit(
+            unit_id,
+            staged,
+            self.resources,
+            self.inputs,
+            self._scratch_prefix + unit_id,
+            self.params,
+        )
         started = time.time()
         clock = time.perf_counter()
         committed = False
