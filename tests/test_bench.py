@@ -78,3 +78,14 @@ def test_report_benchmark_reads_every_unit_and_writes_a_small_page(tmp_path: Pat
     data = smoke("bench_report.py", tmp_path)
     assert data["units"] == 1_000 and data["failures"] == 3
     assert data["figures"] >= 5 and 0 < data["html_bytes"] < 5 * 2**20
+
+
+def test_gather_benchmark_counts_one_listing_and_one_get_per_output(tmp_path: Path) -> None:
+    data = smoke("bench_gather.py", tmp_path)
+    assert set(data["local"]) == {"10", "1000"}
+    for count, row in data["local"].items():
+        assert row["units"] == int(count) and row["peak_mib"] > 0
+    s3 = data["s3"]
+    assert (s3["units"], s3["list_requests"], s3["get_requests"]) == (20, 1, 20)
+    assert s3["head_requests"] == s3["other_requests"] == 0
+    assert data["resume"]["units"] == data["resume"]["skipped"] == 1_000

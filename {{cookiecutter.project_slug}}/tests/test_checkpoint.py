@@ -27,16 +27,16 @@ def test_done_set_is_one_listing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     for n in range(50):
         (tmp_path / f"u{n}.json").write_text("{}")
     calls: list[str] = []
-    original = LocalStore.names
+    original = LocalStore.walk
 
     def counting(self: LocalStore) -> list[str]:
-        calls.append("names")
+        calls.append("walk")
         return original(self)
 
-    monkeypatch.setattr(LocalStore, "names", counting)
+    monkeypatch.setattr(LocalStore, "walk", counting)
     monkeypatch.setattr(Path, "exists", lambda self: pytest.fail("per-unit existence check"))
     assert len(checkpoint.done_ids(store, ".json")) == 50
-    assert calls == ["names"]
+    assert calls == ["walk"]
 
 
 def half_then_raise(unit: Unit[None]) -> None:

@@ -216,8 +216,8 @@ def test_the_main_process_memory_does_not_grow_with_the_number_of_units(tmp_path
 BAD_UNIT_LISTS = [
     ("a\nb\na\n", 3, "duplicate unit id 'a' (first at units.txt:1)"),
     ("a\n\nb\n", 2, "blank line"),
-    ("a\n../escape\n", 2, "contains '/'"),
-    ("/etc/passwd\n", 1, "contains '/'"),
+    ("a\n../escape\n", 2, "has a segment '..' that starts with '.'"),
+    ("/etc/passwd\n", 1, "starts with '/'"),
     ("a\nnul\x00byte\n", 2, "contains '\\x00'"),
     ("a\nCON\n", 2, "reserved file name"),
     ("aux.txt\n", 1, "reserved file name"),

@@ -128,9 +128,9 @@ def test_the_done_set_is_one_fresh_paginated_listing(
     assert checkpoint.done_ids(store, ".json") == set(ids[:100])
     # More outputs appear (other workers, other shards): the next listing is not stale.
     seed(prefix, [f"{unit_id}.json" for unit_id in ids[100:]])
-    seed(prefix, ["notes.txt", "sub/u99999.json"])  # neither counts
+    seed(prefix, ["notes.txt", "sub/u99999.json"])  # an id with a hierarchy counts
     s3_server.clear()
-    assert checkpoint.done_ids(store, ".json") == set(ids)
+    assert checkpoint.done_ids(store, ".json") == {*ids, "sub/u99999"}
     assert len(s3_server.lists()) == math.ceil(2502 / 1000)
     assert s3_server.requests == s3_server.lists()
 

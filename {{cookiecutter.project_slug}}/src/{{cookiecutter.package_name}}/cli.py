@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__, checkpoint, lastrun, params, settings, units
+from . import gather as harvest
 from . import status as status_view
 from .errors import UserError
 from .failures import RETRY_LIST, retry_list, write_ids
@@ -78,6 +79,12 @@ def _execution(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--limit", type=int, help="do at most N pending units (a trial run)")
     how.add_argument("--overwrite", action="store_true", default=None, help="redo done units")
     how.add_argument(
+        "--rerun-stale",
+        action="store_true",
+        default=None,
+        help="redo the done units made with other parameters or code (see status)",
+    )
+    how.add_argument(
         "--fail-fast",
         action="store_true",
         default=None,
@@ -137,6 +144,19 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="a running shard with no log line for this long is reported (default: %(default)s)",
     )
+    gather = commands.add_parser(
+        "gather", help="combine every done unit's output into one dataset"
+    )
+    _common(gather)
+    gather.add_argument("--to", help="the combined file (default: <output>-gathered<suffix>)")
+    gather.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="gather even while units are pending or failed",
+    )
+    gather.add_argument(
+        "--no-progress", dest="progress", action="store_false", default=None, help="no bar"
+    )
     failed = commands.add_parser("failed", help="the retry list with an error per unit")
     _common(failed, several_states=True)
     failed.add_argument("--ids", action="store_true", help="print only the ids")
@@ -188,7 +208,8 @@ def _run(config: Settings, unit_ids: list[str] | None) -> int:
 def _retry(config: Settings) -> int:
     ids = units.load(config)
     outputs = open_store(config.output)
-    done = checkpoint.done_ids(outputs, load_job(config.job).suffix)
+    job = load_job(config.job)
+    done = checkpoint.done_ids(outputs, job.suffix, job.shape)
     failed = retry_list(Path(config.state), done)
     todo = [unit_id for unit_id in ids if unit_id in failed]
     if not todo:
@@ -200,7 +221,8 @@ def _retry(config: Settings) -> int:
 
 def _failed(config: Settings, states: list[Path], ids_only: bool) -> int:
     state = Path(config.state)
-    done = checkpoint.done_ids(open_store(config.output), load_job(config.job).suffix)
+    job = load_job(config.job)
+    done = checkpoint.done_ids(open_store(config.output), job.suffix, job.shape)
     failed: dict[str, dict[str, object]] = {}
     for folder in states:  # the latest record of a unit wins, whichever shard's folder
         for unit_id, record in retry_list(folder, done).items():
@@ -221,6 +243,22 @@ def _failed(config: Settings, states: list[Path], ids_only: bool) -> int:
         if failed:
             echo(f"details: {state}/<run>/failures.jsonl; retry with: {COMMAND} retry")
     return 0
+
+
+def _gather(config: Settings, arguments: argparse.Namespace) -> int:
+    job = load_job(config.job)
+    harvest.gather(
+        params.bind(config, job.params),
+        job,
+        target=arguments.to,
+        allow_partial=arguments.allow_partial,
+        echo=_echo_stderr,
+    )
+    return 0
+
+
+def _echo_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
 
 
 def _status(config: Settings, arguments: argparse.Namespace) -> int:
@@ -272,6 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _failed(config, _states(arguments, config), arguments.ids)
         if arguments.command == "report":
             return _report(config, arguments.out)
+        if arguments.command == "gather":
+            return _gather(config, arguments)
         return _status(config, arguments)
     except UserError as exc:
         sys.stderr.write(f"{COMMAND}: error: {exc}\n")

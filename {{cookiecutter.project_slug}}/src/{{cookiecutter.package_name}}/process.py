@@ -28,6 +28,9 @@ from .units import Unit
 #: A unit's output is ``<output>/<unit id><OUTPUT_SUFFIX>``: it exists if and only if the unit
 #: is done.
 OUTPUT_SUFFIX = ".json"
+#: ``"file"``: ``unit.output`` is one file; ``"folder"``: a folder to write several files into
+#: (complete once ``_SUCCESS`` is in it). A unit with nothing to write calls ``unit.skip(why)``.
+OUTPUT_SHAPE = "file"
 
 
 @dataclass(frozen=True)

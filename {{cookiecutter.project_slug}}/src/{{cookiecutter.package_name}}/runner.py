@@ -21,7 +21,7 @@ from typing import Any
 
 import tqdm
 
-from . import checkpoint, lastrun, params, units
+from . import checkpoint, lastrun, params, provenance, units
 from .failures import RETRY_LIST, FailureLog, latest_failures, retry_list, write_ids
 from .lock import RunLock
 from .log import Progress, RunLog, duration, timestamp
@@ -60,6 +60,8 @@ class Summary:
     retry: str | None = None
     log: str = ""
     params: dict[str, object] = field(default_factory=dict)
+    #: Of ``done``, the units that chose to write no output (``unit.skip``).
+    skipped_by_choice: int = 0
 
     @property
     def throughput(self) -> float:
@@ -73,6 +75,11 @@ class Summary:
             f"{self.failed} failed, {self.pending} pending, in {duration(self.seconds)} "
             f"({self.throughput:.1f} units/s)"
         ]
+        if self.skipped_by_choice:
+            lines.append(
+                f"  of the done units, {self.skipped_by_choice} have no output on purpose "
+                "(unit.skip: see their END lines' skipped=)"
+            )
         if self.stopped:
             lines.append(f"stopped early: {self.stopped}")
         for cause, count in sorted(self.causes.items(), key=lambda item: -item[1]):
@@ -113,12 +120,21 @@ class _Bar(tqdm.tqdm):  # type: ignore[type-arg]
 class _Recorder:
     """Turns backend events into log lines, failure records, progress and stop decisions."""
 
-    def __init__(self, settings: Settings, log: RunLog, failures: FailureLog, total: int):
+    def __init__(
+        self,
+        settings: Settings,
+        log: RunLog,
+        failures: FailureLog,
+        total: int,
+        ledger: provenance.Ledger,
+    ):
         self.settings = settings
+        self.ledger = ledger
         self.log = log
         self.failures = failures
         self.progress = Progress(total)
         self.causes: Counter[str] = Counter()
+        self.by_choice = 0
         self.streak: tuple[str, int] = ("", 0)
         self.stopped: str | None = None
         self.first_failure: Outcome | None = None
@@ -142,12 +158,15 @@ class _Recorder:
         progress = self.progress
         if outcome.ok:
             progress.done += 1
+            self.ledger.add(outcome.unit)
+            self.by_choice += outcome.skipped is not None
             self.streak = ("", 0)
             self.log.write(
                 "END",
                 outcome.unit,
                 seconds=outcome.seconds,
                 output=outcome.output,
+                skipped=outcome.skipped,
                 steps=outcome.steps or None,
                 progress=f"{progress.finished}/{progress.total}",
                 eta=progress.eta(),
@@ -230,7 +249,12 @@ def run(
     with RunLock(lock_path(settings)) as lock:
         outputs = open_store(settings.output)
         outputs.prepare()
-        done = set() if settings.overwrite else checkpoint.done_ids(outputs, job.suffix)
+        done = set() if settings.overwrite else checkpoint.done_ids(outputs, job.suffix, job.shape)
+        stale: set[str] = set()
+        if settings.rerun_stale and done:
+            now = provenance.current_stamp(job.process, settings.params)
+            stale = provenance.stale(done, provenance.latest(state), now)
+            done -= stale
         todo = checkpoint.pending(ids, done)
         skipped = len(ids) - len(todo)
         if settings.limit:
@@ -239,7 +263,10 @@ def run(
         log = RunLog(state / run_id, run_id)
         lastrun.record(state / run_id, settings)  # what status, failed and retry answer for
         failures = FailureLog(state / run_id, run_id)
-        recorder = _Recorder(settings, log, failures, len(todo))
+        ledger = provenance.Ledger(
+            state / run_id, provenance.describe(job.process, settings.params, run_id)
+        )
+        recorder = _Recorder(settings, log, failures, len(todo), ledger)
         log.echo = echo or recorder.echo
         summary = Summary(
             run_id,
@@ -266,6 +293,7 @@ def run(
             output=outputs.url(""),
             shard=str(settings.shard) if settings.shard else None,
             params=params.describe(settings.params),
+            stale=len(stale) if settings.rerun_stale else None,
         )
         previous = {
             signum: signal.signal(signum, _raise_interrupted) for signum in (signal.SIGTERM,)
@@ -299,6 +327,7 @@ def run(
             recorder.bar.close()
             summary.seconds = time.monotonic() - started
             summary.done = recorder.progress.done
+            summary.skipped_by_choice = recorder.by_choice
             summary.failed = recorder.progress.failed
             summary.pending = len(ids) - skipped - summary.done - summary.failed
             summary.causes = dict(recorder.causes)
@@ -310,7 +339,7 @@ def run(
             written = settings.overwrite or recorder.progress.done
             try:
                 done_now = (
-                    checkpoint.done_ids(outputs, job.suffix, among=set(latest_failures(state)))
+                    checkpoint.done_ids(outputs, job.suffix, job.shape, among=set(latest_failures(state)))
                     if written
                     else done
                 )
@@ -339,6 +368,7 @@ def run(
             )
             log.close()
             failures.close()
+            ledger.close()
         if settings.fail_fast and recorder.first_failure is not None:
             sys.stderr.write(recorder.first_failure.traceback or "")
         if interrupted is not None:

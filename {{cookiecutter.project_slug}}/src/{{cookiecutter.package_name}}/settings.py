@@ -74,6 +74,8 @@ class Settings:
     max_consecutive_failures: int = 10
     limit: int = 0
     overwrite: bool = False
+    #: Redo the done units whose outputs were made with other parameters or code.
+    rerun_stale: bool = False
     fail_fast: bool = False
     debug: bool = False
     progress: bool = True
@@ -116,7 +118,7 @@ class Settings:
 
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 #: Settings that only make sense on the command line, not in a file.
-COMMAND_LINE_ONLY = {"limit", "overwrite", "fail_fast", "debug", "shard", "param_values", "params"}
+COMMAND_LINE_ONLY = {"limit", "overwrite", "rerun_stale", "fail_fast", "debug", "shard", "param_values", "params"}
 PARAMS_TABLE = "params"
 
 

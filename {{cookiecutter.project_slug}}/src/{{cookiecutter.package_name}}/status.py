@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import checkpoint, lastrun, units
+from . import lastrun, outputs, params, provenance, units
 from .failures import latest_failures, run_dirs
 from .lock import is_held
 from .log import duration
@@ -172,6 +172,10 @@ class JobView:
     #: The latest run's own summary, when the job is not sharded and the run ended.
     summary: list[str] = field(default_factory=list)
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Of ``done``: the units with no output on purpose (``unit.skip``).
+    skipped: int = 0
+    #: Of ``done``: the outputs made with other parameters or code than now.
+    stale: int = 0
 
     def as_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -193,7 +197,10 @@ class Survey:
         self.states = states
         self.shard = shard
         self.silent_after = silent_after
-        self.suffix = load_job(settings.job).suffix
+        job = load_job(settings.job)
+        self.suffix, self.shape = job.suffix, job.shape
+        #: What outputs made now would be stamped with (the --param given count).
+        self.stamp = provenance.current_stamp(job.process, params.bind(settings, job.params).params)
         self.ids = units.load(settings.replace(shard=None))
         self._logs: dict[Path, RunLog] = {}
         #: The ids of each shard, by shard count.
@@ -237,7 +244,8 @@ class Survey:
 
     def look(self) -> JobView:
         now = time.time()
-        done_ids = checkpoint.done_ids(open_store(self.settings.output), self.suffix)
+        listing = outputs.list_units(open_store(self.settings.output), self.suffix, self.shape)
+        done_ids = listing.done
         failures = {u: r for u, r in self._failures().items() if u not in done_ids}
         latest = self._latest_runs()
         newest = max((pair[0] for pair in latest.values()), key=lambda p: p.name, default=None)
@@ -261,6 +269,11 @@ class Survey:
             rate=rate,
             running=len(running),
         )
+        view.skipped = sum(1 for unit_id in in_view if unit_id in listing.skipped)
+        made: dict[str, provenance.Stamp] = {}
+        for state in self.states:
+            made.update(provenance.latest(state))
+        view.stale = len(provenance.stale(done_ids & in_view, made, self.stamp))
         if rate > 0 and view.pending:
             view.eta_seconds = view.pending / rate
         view.problems = list(self._problems(rows))
@@ -347,7 +360,14 @@ def render(view: JobView, command: str) -> list[str]:
     """The human view: totals, one row per shard, problems, the last run's slowest steps."""
     lines = [
         f"units:   {view.units}",
-        f"done:    {view.done}",
+        f"done:    {view.done - view.skipped}",
+        f"skipped: {view.skipped}" + ("  (no output on purpose: unit.skip)" if view.skipped else ""),
+        f"stale:   {view.stale}"
+        + (
+            f"  (made with other parameters or code; redo them: {command} run --rerun-stale)"
+            if view.stale
+            else ""
+        ),
         f"failed:  {view.failed}"
         + (
             f"  ({', '.join(f'{n} {cause}' for cause, n in view.causes.items())}; "

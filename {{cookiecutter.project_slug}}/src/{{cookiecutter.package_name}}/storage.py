@@ -1,11 +1,13 @@
 """Where inputs are read and outputs written: a local folder{% if cookiecutter.storage == "s3" %}, or any fsspec URL (``s3://bucket/prefix``){% endif %}.
 
-A store is flat: a unit's output is ``<root>/<name>``. Listing it is ONE call, which is what
-makes resuming cheap; committing a staged file is atomic, which is what makes a crash safe.
+A unit's output is ``<root>/<name>``, where ``name`` may hold folders (``a/b/c.json``). Listing
+every name is ONE call (on object storage one paginated listing), which is what makes resuming
+cheap; committing a staged file or folder is atomic, which is what makes a crash safe.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import functools
 import hashlib
@@ -33,6 +35,8 @@ PART_MARKER = ".part-"
 #: A staged file whose owner cannot be asked (another machine's) is left alone for this long
 #: after its last write: shards on several machines may share one output folder.
 STALE_STAGED_SECONDS = 24 * 3600.0
+#: The last object of a folder output: the folder is complete if and only if it exists.
+FOLDER_MARKER = "_SUCCESS"
 _staged_numbers = itertools.count()
 
 
@@ -93,6 +97,33 @@ class Store(Protocol):
         """The file names matching ``pattern``, from one listing."""
         ...
 
+    def walk(self) -> list[str]:
+        """Every file under the root as ``a/b/name``, from one (recursive) listing; hidden
+        folders (staged outputs) are listed by name, not entered."""
+        ...
+
+    def stamps(self) -> dict[str, tuple[int, str]]:
+        """``walk`` with each file's size and stamp (modification time, or ETag on object
+        storage), from the same one listing."""
+        ...
+
+    def read_bytes(self, name: str) -> bytes:
+        """The content of ``name`` (on object storage one GET, no HEAD)."""
+        ...
+
+    def read_head(self, name: str, size: int) -> bytes:
+        """The first ``size`` bytes of ``name`` (on object storage one ranged GET)."""
+        ...
+
+    def stage_folder(self, name: str) -> Path:
+        """A fresh local folder to write the files of the folder output ``name`` to."""
+        ...
+
+    def commit_folder(self, staged: Path, name: str, marker: str) -> str:
+        """Make ``staged`` the folder ``name``, ending with ``FOLDER_MARKER`` holding
+        ``marker``: until that last step the folder does not count as done."""
+        ...
+
     def prepare(self) -> None:
         """Create the root if needed and delete staged files of earlier, dead runs."""
         ...
@@ -142,20 +173,56 @@ class LocalStore:
             raise UserError(f"input folder {self.root} does not exist or is not a folder")
         return fnmatch.filter(self.names(), pattern)
 
+    def walk(self) -> list[str]:
+        return list(self._scan(stat=False))
+
+    def stamps(self) -> dict[str, tuple[int, str]]:
+        return self._scan(stat=True)  # type: ignore[return-value]
+
+    def read_bytes(self, name: str) -> bytes:
+        with open(self._folder + name, "rb") as handle:
+            return handle.read()
+
+    def read_head(self, name: str, size: int) -> bytes:
+        with open(self._folder + name, "rb") as handle:
+            return handle.read(size)
+
+    def _scan(self, *, stat: bool) -> dict[str, tuple[int, str] | None]:
+        names: dict[str, tuple[int, str] | None] = {}
+        folders = [""]
+        while folders:
+            folder = folders.pop()
+            try:
+                with os.scandir(self._folder + folder) as entries:
+                    for entry in entries:
+                        if entry.is_dir() and not entry.name.startswith("."):
+                            folders.append(f"{folder}{entry.name}/")
+                        elif stat:
+                            info = entry.stat()
+                            names[folder + entry.name] = (info.st_size, str(info.st_mtime_ns))
+                        else:
+                            names[folder + entry.name] = None
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StoreUnreachable(self.root, exc) from None
+        return names
+
     def prepare(self) -> None:
-        """Delete the staged files of dead processes only: another shard may be running on
-        this folder right now, its units' outputs staged here."""
+        """Delete the staged files and folders of dead processes only: another shard may be
+        running on this folder right now, its units' outputs staged here."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreUnreachable(self.root, exc) from None
         now = time.time()
-        for name in self.names():
-            if name.startswith(".") and PART_MARKER in name:
+        for name in self.walk():
+            base = name.rpartition("/")[2]
+            if base.startswith(".") and PART_MARKER in base:
                 path = self.root / name
                 try:
-                    if owner_is_gone(name, now, path.stat().st_mtime):
-                        path.unlink()
+                    if owner_is_gone(base, now, path.stat().st_mtime):
+                        remove_tree(path) if path.is_dir() else path.unlink()
                 except FileNotFoundError:  # committed or discarded meanwhile
                     continue
 
@@ -163,10 +230,30 @@ class LocalStore:
         # Same folder as the final file, so that os.replace is a rename, hence atomic.
         # The process space, the pid and a per-process counter make the name unique, and
         # tell a later run whether the process that writes it is still alive.
+        folder, slash, base = name.rpartition("/")
+        if slash:
+            os.makedirs(self._folder + folder, exist_ok=True)
         return Path(
-            f"{self._folder}.{name}{PART_MARKER}{process_space()}-{os.getpid()}-"
-            f"{next(_staged_numbers)}"
+            f"{self._folder}{folder}{slash}.{base}{PART_MARKER}{process_space()}-"
+            f"{os.getpid()}-{next(_staged_numbers)}"
         )
+
+    def stage_folder(self, name: str) -> Path:
+        staged = self.staging_path(name)
+        staged.mkdir()
+        return staged
+
+    def commit_folder(self, staged: Path, name: str, marker: str) -> str:
+        (staged / FOLDER_MARKER).write_text(marker, encoding="utf-8")
+        final = self._folder + name
+        if os.path.lexists(final):  # a redone unit: its old folder goes aside, then away
+            aside = self.staging_path(name)
+            os.replace(final, aside)
+            os.replace(staged, final)
+            remove_tree(aside)
+        else:
+            os.replace(staged, final)
+        return final
 
     def commit(self, staged: Path, name: str) -> str:
         final = self._folder + name
@@ -174,10 +261,16 @@ class LocalStore:
         return final
 
     def discard(self, staged: Path) -> None:
-        staged.unlink(missing_ok=True)
+        if staged.is_dir():
+            remove_tree(staged)
+        else:
+            staged.unlink(missing_ok=True)
 
     def local_copy(self, name: str, scratch: Path) -> Path:
-        return self.root / name
+        path = self.root / name
+        if not path.exists():
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+        return path
 {%- if cookiecutter.storage == "s3" %}
 
 
@@ -229,13 +322,65 @@ class FsspecStore:
     def glob(self, pattern: str) -> list[str]:
         return fnmatch.filter(self.names(), pattern)
 
+    def walk(self) -> list[str]:
+        return list(self.stamps())
+
+    def stamps(self) -> dict[str, tuple[int, str]]:
+        # find() without maxdepth is one listing without a delimiter, paginated.
+        try:
+            entries = self.fs.find(self.root, detail=True)
+        except FileNotFoundError:
+            return {}
+        except Exception as exc:  # noqa: UW302 - any failure of the listing names the store
+            raise StoreUnreachable(self.base, exc) from None
+        prefix = self.root + "/"
+        cut = len(prefix)
+        stamps: dict[str, tuple[int, str]] = {}
+        for path, entry in entries.items():
+            if str(path).startswith(prefix):
+                stamp = entry.get("ETag") or entry.get("LastModified") or entry.get("mtime")
+                stamps[str(path)[cut:]] = (int(entry.get("size") or 0), str(stamp))
+        return stamps
+
+    def read_bytes(self, name: str) -> bytes:
+        return bytes(self.fs.cat_file(self._path(name)))
+
+    def read_head(self, name: str, size: int) -> bytes:
+        return bytes(self.fs.cat_file(self._path(name), start=0, end=size))
+
     def prepare(self) -> None:
         """Nothing to create or clean: objects appear only when complete."""
 
     def staging_path(self, name: str) -> Path:
         # In a private local folder, named like the object, so that the upload guesses the
         # right Content-Type from the extension.
-        return Path(tempfile.mkdtemp(prefix="unitwise-staged-")) / name
+        return Path(tempfile.mkdtemp(prefix="unitwise-staged-")) / name.rpartition("/")[2]
+
+    def stage_folder(self, name: str) -> Path:
+        staged = Path(tempfile.mkdtemp(prefix="unitwise-staged-")) / "folder"
+        staged.mkdir()
+        return staged
+
+    def commit_folder(self, staged: Path, name: str, marker: str) -> str:
+        # Objects cannot be renamed as a group: the marker goes first (a redone unit stops
+        # counting as done), the files are uploaded, leftovers of an older version deleted,
+        # and the marker is written last.
+        prefix = self._path(name)
+        marker_path = f"{prefix}/{FOLDER_MARKER}"
+        old = set(self.fs.find(prefix)) if self.fs.exists(marker_path) else set()
+        if old:
+            self.fs.rm_file(marker_path)
+        new: set[str] = set()
+        for path in sorted(staged.rglob("*")):
+            if path.is_file():
+                target = f"{prefix}/{path.relative_to(staged).as_posix()}"
+                self.fs.put_file(str(path), target)
+                new.add(target)
+        for leftover in sorted(old - new - {marker_path}):
+            self.fs.rm_file(leftover)
+        self.fs.pipe_file(marker_path, marker.encode("utf-8"))
+        remove_tree(staged.parent)
+        return self.url(name)
 
     def commit(self, staged: Path, name: str) -> str:
         self.fs.put_file(str(staged), self._path(name))
@@ -247,8 +392,13 @@ class FsspecStore:
 
     def local_copy(self, name: str, scratch: Path) -> Path:
         # The file keeps its name (error messages that name the file stay readable).
-        local = Path(tempfile.mkdtemp(prefix="input-", dir=scratch)) / name
-        self.fs.get_file(self._path(name), str(local))
+        local = Path(tempfile.mkdtemp(prefix="input-", dir=scratch)) / name.rpartition("/")[2]
+        try:
+            self.fs.get_file(self._path(name), str(local))
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                errno.ENOENT, os.strerror(errno.ENOENT), self.url(name)
+            ) from None
         return local
 
 

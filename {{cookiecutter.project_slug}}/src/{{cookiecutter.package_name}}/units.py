@@ -4,6 +4,7 @@ name: a duplicate would overwrite, ``../x`` would escape the output folder."""
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import importlib
 import os
@@ -26,20 +27,32 @@ UNSAFE_CHARACTERS = re.compile(r'[/\\<>:"|?*\x00-\x1f\x7f-\x9f\s]')
 #: Lone surrogates: Python's stand-ins for the bytes of a file name that are not UTF-8.
 NOT_UTF8 = re.compile("[\ud800-\udfff]")
 MAX_ID_BYTES = 200
+MAX_PATH_BYTES = 800
 
 
 class Unit(Generic[R]):
     """One unit of work as ``process`` sees it.
 
-    ``output`` is a temporary local path: write the unit's result there. It becomes the real
-    output (``<output>/<id><suffix>``) atomically, and only if ``process`` returns normally.
+    ``output`` is a temporary local path: write the unit's result there (with
+    ``OUTPUT_SHAPE = "folder"``, a folder: write any files into it). It becomes the real output
+    (``<output>/<id><suffix>``) atomically, and only if ``process`` returns normally.
+    ``skip(reason)`` says the unit has no output on purpose; it still counts as done.
     ``scratch`` is a private folder for temporary files: created when first used, deleted
     after the unit.
     """
 
     # A plain slotted class, not a dataclass: one is made per unit, and that cost counts
     # when units take microseconds.
-    __slots__ = ("_scratch", "_scratch_made", "id", "inputs", "output", "params", "resources")
+    __slots__ = (
+        "_scratch",
+        "_scratch_made",
+        "id",
+        "inputs",
+        "output",
+        "params",
+        "resources",
+        "skipped",
+    )
 
     def __init__(
         self,
@@ -58,6 +71,8 @@ class Unit(Generic[R]):
         self._scratch_made = False
         #: The run's parameters (the ``Params`` of process.py), the same for every unit.
         self.params = params
+        #: Why the unit has no output, once ``skip`` was called.
+        self.skipped: str | None = None
 
     def __repr__(self) -> str:
         return f"Unit({self.id!r}, output={str(self.output)!r})"
@@ -76,13 +91,33 @@ class Unit(Generic[R]):
         """Whether ``scratch`` was used, hence has to be deleted."""
         return self._scratch_made
 
+    def skip(self, reason: str) -> None:
+        """Say that this unit has no output on purpose (e.g. "no data for this repository"):
+        whatever was written to ``output`` is dropped, the unit counts as done, and the log
+        and ``status`` show it as skipped with ``reason``."""
+        self.skipped = str(reason) or "no reason given"
+
     def input(self, name: str) -> Path:
-        """A local path to ``name`` under the input root (fetched first if it is remote)."""
+        """A local path to ``name`` under the input root, which may hold folders
+        (``"raw/2024/a.csv"``), fetched first if it is remote; FileNotFoundError naming the
+        input if it does not exist."""
         return self.inputs.local_copy(name, self.scratch)
+
+    def optional_input(self, name: str) -> Path | None:
+        """Like ``input``, but None when ``name`` does not exist (an optional input)."""
+        try:
+            return self.inputs.local_copy(name, self.scratch)
+        except FileNotFoundError:
+            return None
 
 
 def check_id(unit_id: str) -> str | None:
-    """Why ``unit_id`` cannot be a unit id (it becomes a file name), or None if it can."""
+    """Why ``unit_id`` cannot be a unit id (it becomes a file name), or None if it can.
+
+    ``a/b/c`` is an id with a hierarchy (its output is ``<output>/a/b/c<suffix>``) when every
+    segment is a valid id on its own."""
+    if "/" in unit_id:
+        return _check_path(unit_id)
     if not unit_id:
         return "is empty"
     bad = UNSAFE_CHARACTERS.search(unit_id)
@@ -98,6 +133,20 @@ def check_id(unit_id: str) -> str | None:
         return "is a reserved file name on Windows"
     if len(unit_id.encode("utf-8")) > MAX_ID_BYTES:
         return f"is longer than {MAX_ID_BYTES} bytes"
+    return None
+
+
+def _check_path(unit_id: str) -> str | None:
+    if unit_id.startswith("/"):
+        return "starts with '/'"
+    for segment in unit_id.split("/"):
+        if not segment:
+            return "has an empty segment ('//' or a trailing '/')"
+        problem = check_id(segment)
+        if problem:
+            return f"has a segment {segment!r} that {problem}"
+    if len(unit_id.encode("utf-8")) > MAX_PATH_BYTES:
+        return f"is longer than {MAX_PATH_BYTES} bytes"
     return None
 
 
@@ -203,10 +252,37 @@ def from_file(path: Path) -> UnitList:
 
 
 def from_glob(inputs: Store, pattern: str) -> Iterator[tuple[str, str]]:
-    """The input files matching ``pattern``; a unit's id is its file name without extension."""
-    for name in sorted(inputs.glob(pattern)):
-        if not name.startswith("."):
-            yield inputs.url(name), name.split(".", 1)[0]
+    """The input files matching ``pattern``; a unit's id is its path without the extension
+    (``x.csv`` -> ``x``; with ``**/*.csv``, ``a/b/x.csv`` -> ``a/b/x``)."""
+    if "/" in pattern or pattern == "**":
+        names = [name for name in inputs.walk() if path_matches(name, pattern.split("/"))]
+        if not names:
+            inputs.glob(pattern)  # a missing input folder is an error, not 0 units
+    else:
+        names = inputs.glob(pattern)
+    for name in sorted(names):
+        if not name.startswith(".") and "/." not in name:
+            folder, slash, base = name.rpartition("/")
+            yield inputs.url(name), folder + slash + base.split(".", 1)[0]
+
+
+def path_matches(name: str, pattern: list[str]) -> bool:
+    """Whether ``name`` matches the segments of a glob: ``*`` stays within a folder, a
+    ``**`` segment spans any number of folders (none included)."""
+    parts = name.split("/")
+
+    def match(at: int, segment: int) -> bool:
+        if segment == len(pattern):
+            return at == len(parts)
+        if pattern[segment] == "**":
+            return any(match(start, segment + 1) for start in range(at, len(parts) + 1))
+        return (
+            at < len(parts)
+            and fnmatch.fnmatchcase(parts[at], pattern[segment])
+            and match(at + 1, segment + 1)
+        )
+
+    return match(0, 0)
 
 
 def from_function(reference: str, settings: Settings) -> Iterator[tuple[str, str]]:

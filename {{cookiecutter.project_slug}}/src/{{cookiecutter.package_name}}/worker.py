@@ -11,19 +11,24 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from . import log
-from .checkpoint import output_name
 from .errors import UserError
+from .outputs import SHAPES, SKIP_SUFFIX, output_name
 from .settings import Settings
 from .storage import open_store, remove_tree
 from .units import Unit
 
 R = TypeVar("R")
+
+NOTHING_WRITTEN = (
+    "process() wrote nothing to unit.output (call unit.skip(reason) for a unit that has no "
+    "output on purpose)"
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,12 @@ class Job(Generic[R]):
     suffix: str
     #: The dataclass of the run's parameters (``Params`` in process.py), if any.
     params: type | None = None
+    #: ``file`` or ``folder`` (``OUTPUT_SHAPE`` in process.py; see outputs.py).
+    shape: str = "file"
+    #: ``gather(units, into)`` of process.py: combines the done outputs (see gather.py).
+    gather: Callable[[Iterator[Any], Path], None] | None = None
+    #: The suffix of the combined result (``GATHER_SUFFIX``; default: ``suffix``).
+    gather_suffix: str | None = None
 
 
 def _no_setup(settings: Settings) -> None:
@@ -57,7 +68,18 @@ def load_job(reference: str) -> Job[Any]:
         raise UserError(f"job {reference!r} is neither a module defining process(unit) nor a Job")
     setup = getattr(target, "setup", _no_setup)
     suffix = str(getattr(target, "OUTPUT_SUFFIX", ""))
-    return Job(process, setup, suffix, params=getattr(target, "Params", None))
+    shape = getattr(target, "OUTPUT_SHAPE", "file")
+    if shape not in SHAPES:
+        raise UserError(f"job {reference!r}: OUTPUT_SHAPE {shape!r} is not one of {SHAPES}")
+    return Job(
+        process,
+        setup,
+        suffix,
+        params=getattr(target, "Params", None),
+        shape=shape,
+        gather=getattr(target, "gather", None),
+        gather_suffix=getattr(target, "GATHER_SUFFIX", None),
+    )
 
 
 def default_job() -> Job[Any]:
@@ -77,6 +99,8 @@ class Outcome(NamedTuple):
     error: str | None = None
     message: str | None = None
     traceback: str | None = None
+    #: The reason given to ``unit.skip`` by a unit that has no output on purpose.
+    skipped: str | None = None
 
     @property
     def cause(self) -> str:
@@ -120,7 +144,8 @@ class Worker(Generic[R]):
         """Run one unit. With ``capture`` any exception becomes a failed Outcome; without it
         (``--debug``) the exception propagates, so a debugger stops where it happened."""
         name = output_name(unit_id, self.job.suffix)
-        staged = self.outputs.staging_path(name)
+        folder = self.job.shape == "folder"
+        staged = self.outputs.stage_folder(name) if folder else self.outputs.staging_path(name)
         unit = Unit(
             unit_id,
             staged,
@@ -136,14 +161,26 @@ class Worker(Generic[R]):
         token = log.STEPS.set(steps)
         try:
             self.job.process(unit)
-            try:
-                url = self.outputs.commit(staged, name)
-            except FileNotFoundError:
-                if os.path.lexists(staged):
-                    raise
-                raise RuntimeError("process() wrote nothing to unit.output") from None
-            committed = True
-            return Outcome(unit_id, True, started, time.perf_counter() - clock, url, steps or None)
+            if unit.skipped is not None:
+                url = None
+                self._skip(name, unit.skipped)
+            elif folder:
+                if not any(staged.iterdir()):
+                    raise RuntimeError(NOTHING_WRITTEN)
+                url = self.outputs.commit_folder(staged, name, "")
+                committed = True
+            else:
+                try:
+                    url = self.outputs.commit(staged, name)
+                except FileNotFoundError:
+                    if os.path.lexists(staged):
+                        raise
+                    raise RuntimeError(NOTHING_WRITTEN) from None
+                committed = True
+            seconds = time.perf_counter() - clock
+            return Outcome(
+                unit_id, True, started, seconds, url, steps or None, skipped=unit.skipped
+            )
         except Exception as exc:
             if not capture:
                 raise
@@ -163,6 +200,17 @@ class Worker(Generic[R]):
                 self.outputs.discard(staged)
             if unit.scratch_made:
                 remove_tree(unit.scratch)
+
+    def _skip(self, name: str, reason: str) -> None:
+        """Record a unit with no output on purpose: a small file holding the reason."""
+        marker = self.outputs.staging_path(name + SKIP_SUFFIX)
+        with open(marker, "w", encoding="utf-8") as handle:
+            handle.write(reason + "\n")
+        try:
+            self.outputs.commit(marker, name + SKIP_SUFFIX)
+        except BaseException:
+            self.outputs.discard(marker)
+            raise
 
     def close(self) -> None:
         remove_tree(self.scratch_root)

@@ -1,0 +1,65 @@
+"""The shapes a unit's output can take, and how one listing tells which units are done.
+
+- ``file`` (the default): ``<output>/<id><suffix>``, one file;
+- ``folder``: ``<output>/<id><suffix>/`` holding any files, complete once its last object,
+  ``_SUCCESS``, exists;
+- no output on purpose: ``process()`` calls ``unit.skip(reason)``; the runner writes
+  ``<output>/<id><suffix>.skipped`` holding the reason, so the unit counts as done, and
+  ``status`` tells it apart.
+
+``process.py`` declares the shape once: ``OUTPUT_SHAPE = "folder"`` (default ``"file"``).
+Ids may hold folders (``a/b/c``): outputs mirror them, and the listing is recursive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .storage import FOLDER_MARKER, PART_MARKER, Store
+
+SHAPES = ("file", "folder")
+#: Appended to a unit's output name for the record of a unit that chose to write nothing.
+SKIP_SUFFIX = ".skipped"
+
+
+def output_name(unit_id: str, suffix: str) -> str:
+    """The name of a unit's output (a file, or a folder for the folder shape)."""
+    return f"{unit_id}{suffix}"
+
+
+@dataclass
+class Listing:
+    """What one listing of the output location says about the units."""
+
+    #: Every unit that counts as done, the skipped ones included.
+    done: set[str] = field(default_factory=set)
+    #: The units done without output, by their own choice (``unit.skip``).
+    skipped: set[str] = field(default_factory=set)
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".") or "/." in name or PART_MARKER in name
+
+
+def scan(names: list[str], suffix: str, shape: str) -> Listing:
+    """Sort the names of one recursive listing into done and skipped units."""
+    listing = Listing()
+    skip_tail = suffix + SKIP_SUFFIX
+    complete_tail = f"{suffix}/{FOLDER_MARKER}"
+    tail = complete_tail if shape == "folder" else suffix
+    cut, skip_cut = len(tail), len(skip_tail)
+    for name in names:
+        if _hidden(name):
+            continue
+        if name.endswith(skip_tail):
+            unit_id = name[:-skip_cut]
+            listing.skipped.add(unit_id)
+            listing.done.add(unit_id)
+        elif name.endswith(tail):
+            listing.done.add(name[:-cut] if cut else name)
+    return listing
+
+
+def list_units(outputs: Store, suffix: str, shape: str = "file") -> Listing:
+    """The done and skipped units, from ONE recursive listing of ``outputs``."""
+    return scan(outputs.walk(), suffix, shape)

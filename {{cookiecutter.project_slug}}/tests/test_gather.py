@@ -1,0 +1,190 @@
+"""``gather``: every done unit's output combined into one file, through the real command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import cli as example_cli
+from .faultkit import cli, command, environment
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def test_json_outputs_become_json_lines_with_a_manifest(workdir: Path) -> None:
+    assert example_cli("run", "--no-progress", cwd=workdir).returncode == 1  # tile_007 fails
+    refused = example_cli("gather", cwd=workdir)
+    assert refused.returncode == 2
+    assert "gather: 0 units pending and 1 failed (first: tile_007)" in refused.stderr
+    assert "--allow-partial" in refused.stderr
+    result = workdir / "output-gathered.jsonl"
+    assert not result.exists()
+
+    partial = example_cli("gather", "--allow-partial", "--no-progress", cwd=workdir)
+    assert partial.returncode == 0, partial.stderr
+    records = [json.loads(line) for line in lines(result)]
+    assert [r["unit"] for r in records] == [f"tile_{n:03d}" for n in range(12) if n != 7]
+    assert records[0] == json.loads((workdir / "output" / "tile_000.json").read_text())
+    head, *manifest = map(json.loads, lines(workdir / "output-gathered.jsonl.manifest.jsonl"))
+    assert head["units"] == 11 and head["result"] == "output-gathered.jsonl"
+    assert [u["unit"] for u in manifest] == [r["unit"] for r in records]
+    first = manifest[0]
+    stat = (workdir / "output" / "tile_000.json").stat()
+    assert (first["size"], first["stamp"]) == (stat.st_size, str(stat.st_mtime_ns))
+    [log] = (workdir / "runs").glob("gather-*/run.log")
+    events = [line.split()[2] for line in lines(log)]
+    assert events == ["START", "END"]
+    assert "output=output-gathered.jsonl" in lines(log)[-1]
+    assert " END " in partial.stderr and "duration=" in partial.stderr
+
+    before = result.stat().st_mtime_ns
+    again = example_cli("gather", "--allow-partial", cwd=workdir)
+    assert "gather: up to date (11 units)" in again.stderr
+    assert result.stat().st_mtime_ns == before
+
+    csv = workdir / "example" / "inputs" / "tile_007.csv"
+    csv.write_text(csv.read_text().replace("n/a", "99.5"))
+    assert example_cli("retry", "--no-progress", cwd=workdir).returncode == 0
+    complete = example_cli("gather", "--no-progress", cwd=workdir)
+    assert complete.returncode == 0, complete.stderr
+    assert len(lines(result)) == 12
+
+
+def write_outputs(root: Path, outputs: dict[str, str]) -> None:
+    (root / "units.txt").write_text("".join(f"{unit_id}\n" for unit_id in outputs))
+    for unit_id, text in outputs.items():
+        path = root / "out" / f"{unit_id}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+CSV_ARGS = (
+    "gather",
+    "--job",
+    "tests.gather_jobs:CSV",
+    "--units-file",
+    "units.txt",
+    "--input",
+    ".",
+    "--output",
+    "out",
+    "--state",
+    "runs",
+    "--to",
+    "all.csv",
+    "--no-progress",
+)
+
+
+def test_csv_outputs_share_one_header_and_a_different_one_is_named(tmp_path: Path) -> None:
+    write_outputs(tmp_path, {"b": "x,y\n3,4\n", "a": "x,y\n1,2", "nested/c": "x,y\n5,6\n"})
+    done = cli(*CSV_ARGS, cwd=tmp_path, env=environment())
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "all.csv").read_text() == "x,y\n1,2\n3,4\n5,6\n"  # ids in order
+
+    (tmp_path / "out" / "b.csv").write_text("x,z\n7,8\n")
+    different = cli(*CSV_ARGS, cwd=tmp_path, env=environment())
+    assert different.returncode == 2
+    assert "gather: unit b's CSV header 'x,z' differs from unit a's 'x,y'" in different.stderr
+    assert (tmp_path / "all.csv").read_text() == "x,y\n1,2\n3,4\n5,6\n"  # the previous result
+    left = ["all.csv", "all.csv.manifest.jsonl", "out", "runs", "units.txt"]
+    assert sorted(os.listdir(tmp_path)) == left  # no staged file left behind
+
+
+def test_parquet_outputs_become_one_parquet_file(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    (tmp_path / "units.txt").write_text("a\nb\n")
+    (tmp_path / "out").mkdir()
+    for unit_id, values in {"a": [1, 2], "b": [3]}.items():
+        pq.write_table(pa.table({"v": values}), tmp_path / "out" / f"{unit_id}.parquet")
+    args = [arg for arg in CSV_ARGS if arg not in ("tests.gather_jobs:CSV", "all.csv")]
+    args[args.index("--job") + 1 : args.index("--job") + 1] = ["tests.gather_jobs:PARQUET"]
+    args[args.index("--to") + 1 : args.index("--to") + 1] = ["all.parquet"]
+    done = cli(*args, cwd=tmp_path, env=environment())
+    assert done.returncode == 0, done.stderr
+    assert pq.read_table(tmp_path / "all.parquet").column("v").to_pylist() == [1, 2, 3]
+
+
+def test_a_user_hook_gathers_folders_and_ctrl_c_keeps_the_previous_result(
+    tmp_path: Path,
+) -> None:
+    inputs = tmp_path / "inputs"
+    for name, value in {"a": "1", "b": "2", "c": "3"}.items():
+        (inputs / name).mkdir(parents=True)
+        (inputs / name / "data.txt").write_text(value)
+    where = ["--job", "tests.shape_jobs", "--units-glob", "*/data.txt", "--input", "inputs"]
+    where += ["--output", "out", "--state", "runs"]
+    run = cli("run", "--no-progress", *where, cwd=tmp_path, env=environment())
+    assert run.returncode == 0, run.stderr
+    hooked = cli(
+        "gather", "--no-progress", *where, "--to", "tables.csv", cwd=tmp_path, env=environment()
+    )
+    assert hooked.returncode == 0, hooked.stderr
+    result = tmp_path / "tables.csv"
+    previous = result.read_bytes()
+    assert previous == b"unit,data\na/data,1\nb/data,2\nc/data,3\n"
+
+    rerun = ["run", "--no-progress", "--overwrite", *where]
+    assert cli(*rerun, cwd=tmp_path, env=environment()).returncode == 0
+    process = subprocess.Popen(
+        command("gather", "--no-progress", *where, "--to", "tables.csv"),
+        cwd=tmp_path,
+        env=environment(SHAPES_GATHER_BLOCK="1"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    try:
+        for line in process.stderr:
+            if "gather hook: blocking" in line:
+                break
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, rest
+    assert result.read_bytes() == previous
+    assert [name for name in os.listdir(tmp_path) if name.startswith(".")] == []
+    [log] = [p for p in (tmp_path / "runs").glob("gather-*/run.log") if "STOP" in p.read_text()]
+    assert "reason=KeyboardInterrupt" in log.read_text()
+{%- if cookiecutter.storage == "s3" %}
+
+
+def test_gather_on_s3_is_one_listing_and_one_get_per_output(tmp_path: Path) -> None:
+    import fsspec
+
+    from .s3server import BUCKET, seed, serving
+
+    with serving() as server:
+        fs = fsspec.filesystem("s3")
+        prefix = f"{BUCKET}/gather"
+        ids = [f"g/u{n:03d}" for n in range(30)]
+        for unit_id in ids:
+            seed(f"{prefix}/out", [f"{unit_id}.json"], json.dumps({"id": unit_id}).encode())
+        (tmp_path / "units.txt").write_text("".join(f"{unit_id}\n" for unit_id in ids))
+        args = ["--job", "tests.gather_jobs:JSON", "--units-file", "units.txt"]
+        args += ["--input", ".", "--output", f"s3://{prefix}/out", "--state", "runs"]
+        server.clear()
+        done = cli("gather", "--no-progress", *args, cwd=tmp_path, env=environment())
+        assert done.returncode == 0, done.stderr
+        methods = [method for method, path, _ in server.requests if "/out/" in path]
+        assert methods == ["GET"] * len(ids), server.requests  # one GET each, no HEAD
+        # ONE listing of the outputs (another, of the manifest's name, looks for a previous one)
+        assert len([r for r in server.lists() if "prefix=gather%2Fout%2F" in r[2]]) == 1
+        result = fs.cat_file(f"{prefix}/out-gathered.jsonl").decode().splitlines()
+        assert [json.loads(line)["id"] for line in result] == ids
+        manifest = fs.cat_file(f"{prefix}/out-gathered.jsonl.manifest.jsonl").splitlines()
+        etag = fs.info(f"{prefix}/out/g/u000.json")["ETag"]
+        assert json.loads(manifest[1]) == {"unit": "g/u000", "size": 16, "stamp": etag}
+
+        again = cli("gather", "--no-progress", *args, cwd=tmp_path, env=environment())
+        assert "up to date (30 units)" in again.stderr
+{%- endif %}

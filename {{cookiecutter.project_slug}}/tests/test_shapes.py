@@ -1,0 +1,185 @@
+"""Output shapes (one file, a folder, none on purpose), ids with a hierarchy, nested and
+optional inputs and ``**`` globs, through the real command line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.errors import UserError
+from {{ cookiecutter.package_name }}.units import check_id, path_matches, validated
+
+from .faultkit import cli, environment
+
+INPUTS = {
+    "Python/org~repo.txt": "42",
+    "Python/org~repo.notes": "a note",
+    "Go/tools.txt": "7",
+    "R/nothing.txt": "empty",
+}
+
+
+def make_inputs(root: Path, extra: dict[str, str] | None = None) -> Path:
+    for name, text in {**INPUTS, **(extra or {})}.items():
+        path = root / "inputs" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def shape_args(output: str = "out", inputs: str = "inputs") -> list[str]:
+    return [
+        "--job",
+        "tests.shape_jobs",
+        "--units-glob",
+        "**/*.txt",
+        "--input",
+        inputs,
+        "--output",
+        output,
+        "--state",
+        "runs",
+    ]
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_folder_outputs_skips_and_nested_ids_on_a_local_folder(tmp_path: Path) -> None:
+    make_inputs(tmp_path, {"Go/deep/broken.txt": "boom"})
+    first = cli("run", "--no-progress", *shape_args(), cwd=tmp_path, env=environment())
+    assert first.returncode == 1, first.stderr
+    assert "3 done, 0 skipped (already done), 1 failed" in first.stdout, first.stdout
+    assert "1 have no output on purpose" in first.stdout
+    assert files_under(tmp_path / "out") == [
+        "Go/tools/_SUCCESS",
+        "Go/tools/plots/plot.txt",
+        "Go/tools/table.csv",
+        "Python/org~repo/_SUCCESS",
+        "Python/org~repo/plots/plot.txt",
+        "Python/org~repo/table.csv",
+        "R/nothing.skipped",
+    ]
+    out = tmp_path / "out"
+    assert (out / "Python/org~repo/plots/plot.txt").read_text() == "a note"  # optional: there
+    assert (out / "Go/tools/plots/plot.txt").read_text() == "no notes"  # optional: missing
+    assert (out / "R/nothing.skipped").read_text() == "no data for this repository\n"
+    log = next((tmp_path / "runs").glob("*/run.log")).read_text()
+    [skip_line] = [line for line in log.splitlines() if "END   R/nothing " in line]
+    assert 'skipped="no data for this repository"' in skip_line and "output=" not in skip_line
+    assert "boom after one file" in first.stderr
+    # The failed unit left nothing behind: no folder, no staged leftovers.
+    assert not any(name.startswith(".") for name in os.listdir(out / "Go"))
+
+    status = cli("status", *shape_args(), cwd=tmp_path, env=environment())
+    assert "done:    2" in status.stdout and "skipped: 1" in status.stdout, status.stdout
+    assert "failed:  1" in status.stdout
+
+    (tmp_path / "inputs/Go/deep/broken.txt").write_text("fixed")
+    again = cli("run", "--no-progress", *shape_args(), cwd=tmp_path, env=environment())
+    assert again.returncode == 0, again.stderr
+    assert "1 done, 3 skipped (already done), 0 failed" in again.stdout
+
+    (tmp_path / "inputs/Python/org~repo.notes").unlink()
+    redo = cli("run", "--no-progress", *shape_args(), "--overwrite", cwd=tmp_path, env=environment())
+    assert redo.returncode == 0, redo.stderr
+    assert (out / "Python/org~repo/plots/plot.txt").read_text() == "no notes"
+    assert not [p for p in out.rglob(".*")], "a redone folder left its old copy behind"
+
+
+def test_a_missing_required_input_names_it(tmp_path: Path) -> None:
+    make_inputs(tmp_path)
+    (tmp_path / "units.txt").write_text("Go/absent\n")
+    args = [*shape_args(), "--units-file", "units.txt"]
+    args.remove("--units-glob")
+    args.remove("**/*.txt")
+    result = cli("run", "--no-progress", *args, cwd=tmp_path, env=environment())
+    assert result.returncode == 1
+    assert "FileNotFoundError [Errno 2]: [Errno 2] No such file or directory: " in result.stderr
+    assert "Go/absent.txt'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("unit_id", "problem"),
+    [
+        ("/abs/path", "starts with '/'"),
+        ("a//b", "empty segment"),
+        ("a/b/", "empty segment"),
+        ("a/../b", "segment '..' that starts with '.'"),
+        ("a/CON/b", "segment 'CON' that is a reserved file name"),
+        ("a/b c", "segment 'b c' that contains ' '"),
+    ],
+)
+def test_ids_with_a_hierarchy_need_safe_segments(unit_id: str, problem: str) -> None:
+    assert problem in (check_id(unit_id) or "")
+    with pytest.raises(UserError, match=r"units\.txt:1: unit id"):
+        validated([("units.txt:1", unit_id)])
+
+
+def test_nested_ids_are_valid() -> None:
+    assert check_id("Python/org~repo") is None
+    assert check_id("a/b/c") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern", "matches"),
+    [
+        ("x.csv", "**/*.csv", True),
+        ("a/b/x.csv", "**/*.csv", True),
+        ("a/b/x.csv", "a/*/x.csv", True),
+        ("a/b/c/x.csv", "a/*/x.csv", False),
+        ("a/b/c/x.csv", "a/**/x.csv", True),
+        ("a/x.json", "**/*.csv", False),
+    ],
+)
+def test_double_star_spans_folders(name: str, pattern: str, matches: bool) -> None:
+    assert path_matches(name, pattern.split("/")) is matches
+{%- if cookiecutter.storage == "s3" %}
+
+
+def test_folder_outputs_skips_and_nested_inputs_on_s3(tmp_path: Path) -> None:
+    import fsspec
+
+    from .s3server import serving
+
+    with serving() as server:
+        fs = fsspec.filesystem("s3")
+        make_inputs(tmp_path)
+        prefix = "unit-data/shapes"
+        fs.put(str(tmp_path / "inputs") + "/", f"{prefix}/inputs/", recursive=True)
+        args = shape_args(f"s3://{prefix}/out", f"s3://{prefix}/inputs")
+        first = cli("run", "--no-progress", *args, cwd=tmp_path, env=environment())
+        assert first.returncode == 0, first.stderr
+        assert "3 done, 0 skipped (already done), 0 failed" in first.stdout
+        names = sorted(str(p)[len(prefix) + 5 :] for p in fs.find(f"{prefix}/out"))
+        assert names == [
+            "Go/tools/_SUCCESS",
+            "Go/tools/plots/plot.txt",
+            "Go/tools/table.csv",
+            "Python/org~repo/_SUCCESS",
+            "Python/org~repo/plots/plot.txt",
+            "Python/org~repo/table.csv",
+            "R/nothing.skipped",
+        ]
+        assert fs.cat_file(f"{prefix}/out/Python/org~repo/plots/plot.txt") == b"a note"
+        puts = [path for method, path, _ in server.requests if method == "PUT"]
+        tools = [path.rsplit("/out/", 1)[1] for path in puts if "/out/Go/tools/" in path]
+        assert tools[-1] == "Go/tools/_SUCCESS", tools  # the marker is written last
+
+        server.clear()
+        again = cli("run", "--no-progress", *args, cwd=tmp_path, env=environment())
+        assert "0 done, 3 skipped (already done)" in again.stdout
+        status = cli("status", *args, "--param", "column=value", cwd=tmp_path, env=environment())
+        assert "done:    2" in status.stdout and "skipped: 1" in status.stdout
+        assert "stale:   3  (made with other parameters" in status.stdout  # records are local
+        assert [r for r in server.requests if r[0] != "GET" or "list-type" not in r[2]] == []
+
+        stale = ["--param", "column=value", "--rerun-stale"]
+        redo = cli("run", "--no-progress", *args, *stale, cwd=tmp_path, env=environment())
+        assert "3 done, 0 skipped (already done)" in redo.stdout, redo.stderr
+        table = fs.cat_file(f"{prefix}/out/Go/tools/table.csv")
+        assert table == b"unit,value\nGo/tools,7\n"
+{%- endif %}
