@@ -20,6 +20,17 @@ INPUTS = {
     "R/nothing.txt": "empty",
 }
 
+#: What the runs of INPUTS leave in the output location: two folders and one skip record.
+OUTPUTS = [
+    "Go/tools/_SUCCESS",
+    "Go/tools/plots/plot.txt",
+    "Go/tools/table.csv",
+    "Python/org~repo/_SUCCESS",
+    "Python/org~repo/plots/plot.txt",
+    "Python/org~repo/table.csv",
+    "R/nothing.skipped",
+]
+
 
 def make_inputs(root: Path, extra: dict[str, str] | None = None) -> Path:
     for name, text in {**INPUTS, **(extra or {})}.items():
@@ -54,15 +65,7 @@ def test_folder_outputs_skips_and_nested_ids_on_a_local_folder(tmp_path: Path) -
     assert first.returncode == 1, first.stderr
     assert "3 done, 0 skipped (already done), 1 failed" in first.stdout, first.stdout
     assert "1 have no output on purpose" in first.stdout
-    assert files_under(tmp_path / "out") == [
-        "Go/tools/_SUCCESS",
-        "Go/tools/plots/plot.txt",
-        "Go/tools/table.csv",
-        "Python/org~repo/_SUCCESS",
-        "Python/org~repo/plots/plot.txt",
-        "Python/org~repo/table.csv",
-        "R/nothing.skipped",
-    ]
+    assert files_under(tmp_path / "out") == OUTPUTS
     out = tmp_path / "out"
     assert (out / "Python/org~repo/plots/plot.txt").read_text() == "a note"  # optional: there
     assert (out / "Go/tools/plots/plot.txt").read_text() == "no notes"  # optional: missing
@@ -155,15 +158,7 @@ def test_folder_outputs_skips_and_nested_inputs_on_s3(tmp_path: Path) -> None:
         assert first.returncode == 0, first.stderr
         assert "3 done, 0 skipped (already done), 0 failed" in first.stdout
         names = sorted(str(p)[len(prefix) + 5 :] for p in fs.find(f"{prefix}/out"))
-        assert names == [
-            "Go/tools/_SUCCESS",
-            "Go/tools/plots/plot.txt",
-            "Go/tools/table.csv",
-            "Python/org~repo/_SUCCESS",
-            "Python/org~repo/plots/plot.txt",
-            "Python/org~repo/table.csv",
-            "R/nothing.skipped",
-        ]
+        assert names == OUTPUTS
         assert fs.cat_file(f"{prefix}/out/Python/org~repo/plots/plot.txt") == b"a note"
         puts = [path for method, path, _ in server.requests if method == "PUT"]
         tools = [path.rsplit("/out/", 1)[1] for path in puts if "/out/Go/tools/" in path]

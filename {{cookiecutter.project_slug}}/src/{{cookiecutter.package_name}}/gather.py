@@ -121,7 +121,9 @@ def _parquet(done: Iterator[Done], out: BinaryIO) -> None:
     first = ""
     try:
         for unit in done:
-            table = pq.read_table(pa.BufferReader(unit.read_bytes()))
+            # One thread: a short-lived command that exits while pyarrow's pool is still
+            # starting threads can abort ("terminate called") on a busy machine.
+            table = pq.read_table(pa.BufferReader(unit.read_bytes()), use_threads=False)
             if writer is None:
                 first = unit.id
                 writer = pq.ParquetWriter(out, table.schema)

@@ -361,13 +361,6 @@ def render(view: JobView, command: str) -> list[str]:
     lines = [
         f"units:   {view.units}",
         f"done:    {view.done - view.skipped}",
-        f"skipped: {view.skipped}" + ("  (no output on purpose: unit.skip)" if view.skipped else ""),
-        f"stale:   {view.stale}"
-        + (
-            f"  (made with other parameters or code; redo them: {command} run --rerun-stale)"
-            if view.stale
-            else ""
-        ),
         f"failed:  {view.failed}"
         + (
             f"  ({', '.join(f'{n} {cause}' for cause, n in view.causes.items())}; "
@@ -376,6 +369,13 @@ def render(view: JobView, command: str) -> list[str]:
             else ""
         ),
         f"pending: {view.pending}",
+        f"skipped: {view.skipped}" + ("  (no output on purpose: unit.skip)" if view.skipped else ""),
+        f"stale:   {view.stale}"
+        + (
+            f"  (made with other parameters or code; redo them: {command} run --rerun-stale)"
+            if view.stale
+            else ""
+        ),
         f"rate:    {view.rate:.1f} units/s"
         + (
             f" ({view.running} running {'shard' if view.running == 1 else 'shards'})"
