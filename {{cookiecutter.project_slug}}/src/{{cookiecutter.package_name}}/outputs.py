@@ -48,15 +48,14 @@ def scan(names: list[str], suffix: str, shape: str) -> Listing:
     complete_tail = f"{suffix}/{FOLDER_MARKER}"
     tail = complete_tail if shape == "folder" else suffix
     cut, skip_cut = len(tail), len(skip_tail)
-    for name in names:
-        if _hidden(name):
-            continue
+    done, skipped = listing.done, listing.skipped
+    for name in names:  # per name: one or two suffix checks; the rest only for matches
         if name.endswith(skip_tail):
-            unit_id = name[:-skip_cut]
-            listing.skipped.add(unit_id)
-            listing.done.add(unit_id)
-        elif name.endswith(tail):
-            listing.done.add(name[:-cut] if cut else name)
+            if not _hidden(name):
+                skipped.add(name[:-skip_cut])
+                done.add(name[:-skip_cut])
+        elif name.endswith(tail) and not _hidden(name):
+            done.add(name[:-cut] if cut else name)
     return listing
 
 

@@ -126,22 +126,31 @@ class Ledger:
         self._handle.close()
 
 
-def latest(state: Path) -> dict[str, Stamp]:
-    """The stamp of the run that last committed each unit, from the records of ``state``."""
-    made: dict[str, Stamp] = {}
-    for run_dir in run_dirs(state):
+def runs(*states: Path) -> list[tuple[Stamp, set[str]]]:
+    """Each run's stamp and the units it committed, oldest run first (over every state
+    folder given: shards may keep their own; run names start with their UTC time)."""
+    found: list[tuple[Stamp, set[str]]] = []
+    every = sorted((run for state in states for run in run_dirs(state)), key=lambda p: p.name)
+    for run_dir in every:
         try:
             record = json.loads((run_dir / HEADER).read_text(encoding="utf-8"))
             with (run_dir / COMMITTED).open(encoding="utf-8") as handle:
-                text = handle.read()
+                committed = set(handle.read().splitlines())
         except (OSError, ValueError):
             continue
-        stamp = stamp_of(record)
-        made.update(dict.fromkeys(text.splitlines(), stamp))
-    return made
+        found.append((stamp_of(record), committed))
+    return found
 
 
-def stale(done: Iterable[str], made: dict[str, Stamp], now: Stamp) -> set[str]:
+def stale(done: Iterable[str], made: list[tuple[Stamp, set[str]]], now: Stamp) -> set[str]:
     """The done units whose last recorded run had another stamp (unrecorded ones are not
-    stale: nothing says what made them)."""
-    return {unit_id for unit_id in done if (stamp := made.get(unit_id)) and stamp != now}
+    stale: nothing says what made them). Set operations over whole runs, newest first: no
+    work per unit in Python."""
+    seen: set[str] = set()
+    old: set[str] = set()
+    for stamp, committed in reversed(made):
+        fresh = committed - seen
+        if stamp != now:
+            old |= fresh
+        seen |= fresh
+    return old.intersection(done)

@@ -253,7 +253,7 @@ def run(
         stale: set[str] = set()
         if settings.rerun_stale and done:
             now = provenance.current_stamp(job.process, settings.params)
-            stale = provenance.stale(done, provenance.latest(state), now)
+            stale = provenance.stale(done, provenance.runs(state), now)
             done -= stale
         todo = checkpoint.pending(ids, done)
         skipped = len(ids) - len(todo)

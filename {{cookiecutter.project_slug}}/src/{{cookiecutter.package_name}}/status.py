@@ -270,9 +270,7 @@ class Survey:
             running=len(running),
         )
         view.skipped = sum(1 for unit_id in in_view if unit_id in listing.skipped)
-        made: dict[str, provenance.Stamp] = {}
-        for state in self.states:
-            made.update(provenance.latest(state))
+        made = provenance.runs(*self.states)
         view.stale = len(provenance.stale(done_ids & in_view, made, self.stamp))
         if rate > 0 and view.pending:
             view.eta_seconds = view.pending / rate

@@ -174,10 +174,29 @@ class LocalStore:
         return fnmatch.filter(self.names(), pattern)
 
     def walk(self) -> list[str]:
-        return list(self._scan(stat=False))
+        names: list[str] = []
+        folders = [""]
+        while folders:  # names only: no stat, no dict (a resume over 100,000 outputs)
+            folder = folders.pop()
+            try:
+                with os.scandir(self._folder + folder) as entries:
+                    for entry in entries:
+                        if entry.is_dir() and entry.name[0] != ".":
+                            folders.append(f"{folder}{entry.name}/")
+                        else:
+                            names.append(folder + entry.name)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StoreUnreachable(self.root, exc) from None
+        return names
 
     def stamps(self) -> dict[str, tuple[int, str]]:
-        return self._scan(stat=True)  # type: ignore[return-value]
+        stamps: dict[str, tuple[int, str]] = {}
+        for name in self.walk():
+            info = os.stat(self._folder + name)
+            stamps[name] = (info.st_size, str(info.st_mtime_ns))
+        return stamps
 
     def read_bytes(self, name: str) -> bytes:
         with open(self._folder + name, "rb") as handle:
@@ -186,27 +205,6 @@ class LocalStore:
     def read_head(self, name: str, size: int) -> bytes:
         with open(self._folder + name, "rb") as handle:
             return handle.read(size)
-
-    def _scan(self, *, stat: bool) -> dict[str, tuple[int, str] | None]:
-        names: dict[str, tuple[int, str] | None] = {}
-        folders = [""]
-        while folders:
-            folder = folders.pop()
-            try:
-                with os.scandir(self._folder + folder) as entries:
-                    for entry in entries:
-                        if entry.is_dir() and not entry.name.startswith("."):
-                            folders.append(f"{folder}{entry.name}/")
-                        elif stat:
-                            info = entry.stat()
-                            names[folder + entry.name] = (info.st_size, str(info.st_mtime_ns))
-                        else:
-                            names[folder + entry.name] = None
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise StoreUnreachable(self.root, exc) from None
-        return names
 
     def prepare(self) -> None:
         """Delete the staged files and folders of dead processes only: another shard may be
