@@ -269,7 +269,7 @@ class Survey:
             rate=rate,
             running=len(running),
         )
-        view.skipped = sum(1 for unit_id in in_view if unit_id in listing.skipped)
+        view.skipped = len(listing.skipped & in_view)
         made = provenance.runs(*self.states)
         view.stale = len(provenance.stale(done_ids & in_view, made, self.stamp))
         if rate > 0 and view.pending:
