@@ -170,9 +170,9 @@ def process(target: Target, settings: Settings, mode: Mode) -> FileResult:
             except bounded.TimedOut:
                 return FileResult(
                     target.display,
-                    error=f"not checked: still parsing after {timeout:g} s ({risk.reason}; "
-                    "libcst's parser is super-linear on such code): split it, exclude the "
-                    "file or raise --file-timeout",
+                    error=f"not checked: still parsing after {timeout:g} s of CPU "
+                    f"({risk.reason}; libcst's parser is slow on such code): split it, "
+                    "exclude the file or raise --file-timeout",
                 )
             except RuntimeError as error:
                 return FileResult(target.display, error=f"not checked: {error}")
