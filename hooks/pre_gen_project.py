@@ -15,6 +15,7 @@ PACKAGE_NAME: str = {{ cookiecutter.package_name | tojson }}
 PYTHON_VERSION: str = {{ cookiecutter.python_version | tojson }}
 SUPPORTED_PYTHONS: list[str] = {{ cookiecutter._supported_pythons | tojson }}
 AUTHOR_EMAIL: str = {{ cookiecutter.author_email | tojson }}
+REPOSITORY_URL: str = {{ cookiecutter.repository_url | tojson }}
 TEXT_ANSWERS: dict[str, str] = {
     "project_name": {{ cookiecutter.project_name | tojson }},
     "description": {{ cookiecutter.description | tojson }},
@@ -23,6 +24,7 @@ TEXT_ANSWERS: dict[str, str] = {
 
 SLUG_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+URL_PATTERN = re.compile(r"https?://\S+")
 
 
 def problems() -> list[str]:
@@ -51,6 +53,8 @@ def problems() -> list[str]:
         )
     if not EMAIL_PATTERN.fullmatch(AUTHOR_EMAIL):
         found.append(f"author_email {AUTHOR_EMAIL!r} is not an email address")
+    if REPOSITORY_URL and not URL_PATTERN.fullmatch(REPOSITORY_URL):
+        found.append(f"repository_url {REPOSITORY_URL!r} must be an http(s) URL without spaces")
     return found
 
 

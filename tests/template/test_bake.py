@@ -14,7 +14,11 @@ from .conftest import Baked, Combo
 #: Files every project has, relative to its root; {pkg} is the package name.
 COMMON = {
     ".cruft.json",
+    ".github/dependabot.yml",
     ".github/workflows/ci.yml",
+    "MANIFEST.in",
+    "docs/index.md",
+    "noxfile.py",
     ".gitignore",
     ".pre-commit-config.yaml",
     "README.md",
