@@ -63,6 +63,7 @@ COMMON = {
             "conftest.py",
             "fault_jobs.py",
             "faultkit.py",
+            "test_anywhere.py",
             "test_checkpoint.py",
             "test_cli.py",
             "test_faults.py",

@@ -228,7 +228,8 @@ def _failed(config: Settings, states: list[Path], ids_only: bool) -> int:
         for unit_id, record in retry_list(folder, done).items():
             if str(record.get("ts")) >= str(failed.get(unit_id, {}).get("ts", "")):
                 failed[unit_id] = record
-    write_ids(state / RETRY_LIST, list(failed))
+    if state.is_dir():  # a read-only look where nothing ran creates nothing
+        write_ids(state / RETRY_LIST, list(failed))
     for unit_id, record in failed.items():
         if ids_only:
             echo(unit_id)

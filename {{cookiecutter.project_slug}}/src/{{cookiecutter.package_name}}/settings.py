@@ -24,6 +24,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 {%- endif %}
 
 TOOL_TABLE = "{{ cookiecutter.package_name }}"
+#: The example's list, as in pyproject.toml: a units glob or function given anywhere replaces it.
+DEFAULT_UNITS_FILE = "example/units.txt"
 {%- if cookiecutter.scale_out == "dask" %}
 BACKENDS: tuple[str, ...] = ("local", "dask")
 {%- else %}
@@ -60,7 +62,7 @@ class Settings:
     input: str = "example/inputs"
     output: str = "output"
     state: str = "runs"
-    units_file: str | None = None
+    units_file: str | None = DEFAULT_UNITS_FILE
     units_glob: str | None = None
     units_function: str | None = None
     #: The code that processes a unit: a module defining ``process`` (and optionally ``setup``
@@ -108,7 +110,8 @@ class Settings:
         if self.scheduler:
             raise UserError(f"scheduler {self.scheduler!r}: this project has no cluster backend")
 {%- endif %}
-        sources = [s for s in (self.units_file, self.units_glob, self.units_function) if s]
+        chosen_file = self.units_file if self.units_file != DEFAULT_UNITS_FILE else None
+        sources = [s for s in (chosen_file, self.units_glob, self.units_function) if s]
         if len(sources) > 1:
             raise UserError("choose one of units_file, units_glob and units_function")
 
@@ -190,3 +193,17 @@ def load(config: Path | None, overrides: dict[str, object]) -> Settings:
         overrides["param_values"] = (*in_file, *overrides["param_values"])  # type: ignore[misc]
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]  # types checked by _coerce
+
+
+def check_located(config: Path | None, settings: Settings) -> None:
+    """Outside the project folder, say where to go instead of failing on a relative path."""
+    if config is not None or Path("pyproject.toml").is_file():
+        return
+    if "://" in settings.input or Path(settings.input).is_dir():
+        return
+    raise UserError(
+        f"no pyproject.toml in {Path.cwd()} and no input folder {settings.input!r} there: "
+        "cd to the project folder (where pyproject.toml has "
+        f"[tool.{TOOL_TABLE}]), or pass --config PATH/pyproject.toml, or --input FOLDER "
+        "(with --units-file FILE or --units-glob PATTERN)"
+    )

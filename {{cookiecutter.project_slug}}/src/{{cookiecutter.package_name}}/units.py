@@ -313,7 +313,7 @@ def in_shard(unit_id: str, shard: Shard) -> bool:
 
 def load(settings: Settings) -> UnitList:
     """The validated unit ids of this run (this shard's only, if sharded), in source order."""
-    if settings.units_file:
+    if settings.units_file and not (settings.units_function or settings.units_glob):
         ids = from_file(Path(settings.units_file))
     else:
         entries = (

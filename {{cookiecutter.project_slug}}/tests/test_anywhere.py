@@ -1,0 +1,50 @@
+"""Run from any folder: outside the project the commands say where to go and create nothing;
+the built-in defaults are the pyproject's, so a folder with only the example behaves the same."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.settings import TOOL_TABLE, Settings
+
+from .conftest import EXAMPLE, PROJECT_ROOT, cli
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+def test_built_in_defaults_are_the_pyprojects() -> None:
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    table = pyproject["tool"][TOOL_TABLE]
+    defaults = Settings()
+    assert {key: getattr(defaults, key.replace("-", "_")) for key in table} == table
+
+
+@pytest.mark.parametrize("command", ["run", "retry", "status", "failed"])
+def test_outside_the_project_a_command_says_where_to_go_and_creates_nothing(
+    tmp_path: Path, command: str
+) -> None:
+    result = cli(command, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert f"no pyproject.toml in {tmp_path}" in result.stderr
+    assert "cd to the project folder" in result.stderr and "--input FOLDER" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_with_only_the_example_has_its_12_units_and_looking_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    shutil.copytree(EXAMPLE, tmp_path / "example")
+    status = cli("status", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "units:   12\n" in status.stdout  # not calibration.json as a 13th
+    failed = cli("failed", cwd=tmp_path)
+    assert failed.returncode == 0, failed.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["example"]
