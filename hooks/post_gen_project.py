@@ -15,7 +15,8 @@ LICENSE: str = {{ cookiecutter.license | tojson }}
 PROJECT_SLUG: str = {{ cookiecutter.project_slug | tojson }}
 PACKAGE_NAME: str = {{ cookiecutter.package_name | tojson }}
 
-#: Files that exist only for one option value, relative to the project root.
+#: Files that exist only for one option value, relative to the project root. copier.yml's
+#: _exclude says the same for copier (tests/template/test_copier.py compares the two trees).
 ONLY_FOR: dict[str, bool] = {
     "LICENSE": LICENSE != "Proprietary",
     f"src/{PACKAGE_NAME}/dask_backend.py": SCALE_OUT == "dask",

@@ -182,11 +182,13 @@ def _settings(arguments: argparse.Namespace) -> Settings:
         overrides["param_values"] = params.parse_assignments(arguments.param)
     config = settings.load(arguments.config, overrides)
     if arguments.command == "run":
+        settings.check_located(arguments.config, config)
         return config
     # status, failed and retry answer for the last run, not for the defaults.
     config, said = lastrun.for_last_run(
         config, overrides, _states(arguments, config), keep_shard=arguments.command == "retry"
     )
+    settings.check_located(arguments.config, config)
     if said:
         sys.stderr.write(f"{COMMAND}: {said}\n")
     return config
