@@ -141,14 +141,11 @@ def cluster(folder: Path) -> Iterator[Cluster]:
     started = Cluster(folder, env)
     try:
         for command in commands:
-            daemons.append(
-                subprocess.Popen(
-                    command,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=(logs / f"{command[0]}.err").open("wb"),
+            # The daemon keeps its own copy of the file: ours is closed at once.
+            with (logs / f"{command[0]}.err").open("wb") as errors:
+                daemons.append(
+                    subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
                 )
-            )
             if command[0] == "munged":
                 _wait(lambda: (folder / "munge" / "munge.socket").exists(), "munged", started)
         _wait(lambda: _idle(started), "the node to be idle", started)

@@ -4,26 +4,20 @@ the built-in defaults are the pyproject's, so a folder with only the example beh
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.settings import TOOL_TABLE, Settings
+from {{ cookiecutter.package_name }}.settings import Settings, from_file
 
 from .conftest import EXAMPLE, PROJECT_ROOT, cli
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 
 def test_built_in_defaults_are_the_pyprojects() -> None:
-    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    table = pyproject["tool"][TOOL_TABLE]
+    table = from_file(PROJECT_ROOT / "pyproject.toml", required=True)
+    assert table  # the project's pyproject.toml has its settings table
     defaults = Settings()
-    assert {key: getattr(defaults, key.replace("-", "_")) for key in table} == table
+    assert {name: getattr(defaults, name) for name in table} == table
 
 
 @pytest.mark.parametrize("command", ["run", "retry", "status", "failed"])
