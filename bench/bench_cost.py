@@ -39,6 +39,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 from _baked import WORKERS, bake
 from _report import print_table, save
 
@@ -58,6 +59,7 @@ class Measure:
     system: float
     max_rss_mb: float
     main_peak_mb: float
+    worker_peak_mb: float
     load: float
     exit: int
 
@@ -66,12 +68,17 @@ class Measure:
         return self.user + self.system
 
 
+#: Whether this process adopts its contenders' orphans (then ``measure`` waits for them).
+SUBREAPER: list[bool] = []
+
+
 def become_subreaper() -> None:
     """Adopt the orphans of contenders (a pool's workers outliving their parent), so that their
     CPU is counted too."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        SUBREAPER.append(True)
 
 
 def reap_orphans(deadline: float = 30.0) -> None:
@@ -100,17 +107,25 @@ def peak_of(pid: int) -> float:
     return 0.0
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (workers, a fork server and its children)."""
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
 def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
     """Run ``command`` as a fresh process and measure its whole tree.
 
     ``wait4``'s peak RSS counts the memory of this process at the fork (Linux records the
-    pre-``exec`` image's peak), so the main process's own peak is read from its VmHWM while it
-    runs instead, every 20 ms.
+    pre-``exec`` image's peak), so the main process's peak and its workers' are read from
+    their VmHWM while they run instead, every 20 ms.
     """
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    peak = 0.0
+    peak = worker_peak = 0.0
     with log.open("wb") as out:
         child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         while True:
@@ -118,10 +133,12 @@ def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
             if pid:
                 break
             peak = max(peak, peak_of(child.pid))
+            worker_peak = max([worker_peak, *map(peak_of, descendants(child.pid))])
             time.sleep(0.02)
         child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
-    reap_orphans()
+    if SUBREAPER:
+        reap_orphans()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return Measure(
         wall=wall,
@@ -129,6 +146,7 @@ def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
         system=after.ru_stime - before.ru_stime,
         max_rss_mb=usage.ru_maxrss / 1024,
         main_peak_mb=peak,
+        worker_peak_mb=worker_peak,
         load=load,
         exit=child.returncode,
     )
