@@ -166,8 +166,7 @@ def test_parameters_and_code_version_are_shown_where_a_run_records_them(
     model = report.model.read(report.source.StateSource(str(runs)), 0.0)
     assert model.runs[0].parameters == {"threshold": 0.5}
     assert model.runs[0].code == "0123456789ab (uncommitted changes)"
-    assert model.runs[1].code == "source feedc0de"
-    assert model.runs[2].parameters is None and model.runs[2].code is None  # none recorded
+    assert model.runs[1].parameters == {} and model.runs[1].code == "source feedc0de"
 
 
 def _colours(path: Path) -> set[tuple[int, ...]]:

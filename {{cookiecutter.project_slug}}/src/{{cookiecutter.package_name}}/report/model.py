@@ -140,18 +140,21 @@ class Run:
 
     @property
     def parameters(self) -> object:
-        given = next((self.header[key] for key in PARAMETER_KEYS if key in self.header), None)
-        return given if given is not None else self.provenance.get("params")
+        """The run's parameter values: from its provenance record, else its RUN line."""
+        if "params" in self.provenance:
+            return self.provenance["params"]
+        return next((self.header[key] for key in PARAMETER_KEYS if key in self.header), None)
 
     @property
     def code(self) -> object:
-        given = next((self.header[key] for key in CODE_KEYS if key in self.header), None)
-        if given is not None:
-            return given
+        """The code version: the provenance record's commit (or source hash), else the RUN
+        line's."""
         commit, source = self.provenance.get("commit"), self.provenance.get("code_hash")
         if isinstance(commit, str) and commit:
             return commit[:12] + (" (uncommitted changes)" if self.provenance.get("dirty") else "")
-        return f"source {source[:12]}" if isinstance(source, str) and source else None
+        if isinstance(source, str) and source:
+            return f"source {source[:12]}"
+        return next((self.header[key] for key in CODE_KEYS if key in self.header), None)
 
     @property
     def extra(self) -> dict[str, Any]:
