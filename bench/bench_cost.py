@@ -68,17 +68,12 @@ class Measure:
         return self.user + self.system
 
 
-#: Whether this process adopts its contenders' orphans (then ``measure`` waits for them).
-SUBREAPER: list[bool] = []
-
-
 def become_subreaper() -> None:
     """Adopt the orphans of contenders (a pool's workers outliving their parent), so that their
     CPU is counted too."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-        SUBREAPER.append(True)
 
 
 def reap_orphans(deadline: float = 30.0) -> None:
@@ -115,12 +110,13 @@ def descendants(pid: int) -> list[int]:
         return []
 
 
-def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
+def measure(command: list[str], env: dict[str, str], log: Path, reap: bool = True) -> Measure:
     """Run ``command`` as a fresh process and measure its whole tree.
 
     ``wait4``'s peak RSS counts the memory of this process at the fork (Linux records the
     pre-``exec`` image's peak), so the main process's peak and its workers' are read from
-    their VmHWM while they run instead, every 20 ms.
+    their VmHWM while they run instead, every 20 ms. ``reap``: wait for the orphans this
+    process adopted as a sub-reaper (see ``become_subreaper``) before reading the CPU.
     """
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -137,7 +133,7 @@ def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
             time.sleep(0.02)
         child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
-    if SUBREAPER:
+    if reap:
         reap_orphans()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return Measure(

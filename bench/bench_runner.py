@@ -162,7 +162,7 @@ def memory(root: Path, count: int) -> dict[str, float]:
     ]
     bench = str(Path(__file__).resolve().parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([bench, str(root / "src")])}
-    run = measure(command, env, work / "run.out")
+    run = measure(command, env, work / "run.out", reap=False)
     shutil.rmtree(work, ignore_errors=True)
     if run.exit != 0:
         raise RuntimeError(f"the runner exited {run.exit} over {count} units")
