@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Combo, bake
+from .conftest import TEMPLATE, Combo, bake
 
 #: Minimum versions the template offers (cookiecutter.json's _supported_pythons).
 TARGETS = ["3.12", "3.13", "3.14"]
@@ -68,8 +68,9 @@ def test_a_newer_target_installs_and_passes_its_own_suite_on_that_python(
     venv = tmp_path / "venv"
     subprocess.run([executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
+    # The dev extra requires unitwise-lint, which this checkout provides (nothing is published).
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "-e", f"{root}[dev]"],
+        [str(python), "-m", "pip", "install", "--quiet", "-e", TEMPLATE, "-e", f"{root}[dev]"],
         capture_output=True,
         text=True,
         check=False,
