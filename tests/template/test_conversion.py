@@ -138,7 +138,7 @@ def readme_units_function(readme: str) -> str:
     [block] = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
     lines = block.splitlines()
     indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
-    return "\n".join(line[indent:] for line in lines) + "\n"
+    return "\n".join(line[indent:] for line in lines).strip() + "\n"
 
 
 def convert(root: Path, package: str) -> list[str]:
