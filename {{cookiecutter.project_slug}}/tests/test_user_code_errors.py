@@ -70,7 +70,7 @@ def test_locations_that_do_not_exist_are_one_line(workdir: Path) -> None:
     assert f"input folder {workdir / 'no-such-folder'} does not exist" in missing
     (workdir / "a-file").write_text("")
     output = one_error_line(["--output", "a-file/output"], workdir)
-    assert "output location a-file/output cannot be used" in output
+    assert f"cannot use {workdir / 'a-file' / 'output'}: NotADirectoryError" in output
     state = one_error_line(["--state", "a-file/runs"], workdir)
     assert "state folder a-file/runs cannot be written" in state
 

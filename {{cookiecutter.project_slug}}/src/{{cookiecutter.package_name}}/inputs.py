@@ -11,7 +11,11 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from .errors import UserError
-from .storage import {% if cookiecutter.storage == "s3" %}FsspecStore, {% endif %}LocalStore, open_store
+{%- if cookiecutter.storage == "s3" %}
+from .storage import FsspecStore, LocalStore, StoreUnreachable, open_store
+{%- else %}
+from .storage import LocalStore, open_store
+{%- endif %}
 
 
 class Inputs:
@@ -29,8 +33,8 @@ class Inputs:
         if isinstance(store, FsspecStore):
             try:
                 found = store.fs.isdir(store.root)
-            except OSError as exc:
-                raise UserError(f"input location {self.location} cannot be read: {exc}") from None
+            except Exception as exc:  # noqa: UW302 - any failure names the location
+                raise StoreUnreachable(self.location, exc) from None
             if not found:
                 raise UserError(f"input location {self.location} does not exist")
             return
