@@ -136,6 +136,17 @@ def test_no_template_markers_are_left(baked: Baked) -> None:
         assert marker is None, f"{relative}: {marker.group()!r} left over"
 
 
+def test_no_file_links_to_a_unitwise_repository_that_does_not_exist(baked: Baked) -> None:
+    """unitwise-lint is required by name (the dev extra) and run from the environment (CI,
+    pre-commit): no baked file names a repository, tag or URL of this project."""
+    link = re.compile(r"(https?://|git\+)\S*unitwise", re.IGNORECASE)
+    for relative in sorted(tree(baked.root)):
+        text = (baked.root / relative).read_text(encoding="utf-8", errors="replace")
+        assert link.search(text) is None, f"{relative}: {link.search(text)}"
+    pyproject = (baked.root / "pyproject.toml").read_text()
+    assert '"unitwise-lint>=' in pyproject and '"pre-commit>=' in pyproject
+
+
 def test_answers_file_lets_cruft_update_the_project(baked: Baked) -> None:
     answers = json.loads((baked.root / ".cruft.json").read_text())["context"]["cookiecutter"]
     assert answers["project_slug"] == baked.combo.slug
@@ -207,3 +218,9 @@ def test_cli_runs_the_example_end_to_end(baked: Baked, tmp_path: Path) -> None:
     assert "1 done" in retry.stdout
     status = baked.run(command, "status", cwd=work)
     assert "done:    12" in status.stdout and "failed:  0" in status.stdout
+    # The production checklist on the example: one output per done unit, and a START for
+    # every END or FAIL in each (complete) run's log.
+    assert len(list((work / "output").iterdir())) == 12
+    for log in (work / "runs").glob("*/run.log"):
+        events = [line.split()[2] for line in log.read_text().splitlines()]
+        assert events.count("START") == events.count("END") + events.count("FAIL") > 0
