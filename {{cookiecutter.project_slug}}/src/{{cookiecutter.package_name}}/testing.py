@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import output_name
+from .outputs import output_name
+from .params import bind
 from .settings import Settings
 from .storage import open_store
 from .units import Unit
@@ -28,24 +29,29 @@ def unit_for_test(
     output: Path,
     job: str | None = None,
     resources: Any = None,
+    params: Any = None,
     **settings: Any,
 ) -> Unit[Any]:
     """The unit ``unit_id`` of the job (default: ``process.py``), reading ``inputs``.
 
     Its resources come from the job's ``setup()`` run with ``input=inputs`` (and any other
-    ``settings``), unless ``resources`` is given. ``unit.output`` is
-    ``output/<unit id><OUTPUT_SUFFIX>``, written in place (a run writes a staged file and
-    commits it); ``unit.scratch`` is ``output/.scratch/<unit id>``.
+    ``settings``), unless ``resources`` is given; its parameters are the job's ``Params``
+    defaults, unless ``params`` is given. ``unit.output`` is ``output/<unit id><OUTPUT_SUFFIX>``
+    (a folder with ``OUTPUT_SHAPE = "folder"``), written in place (a run writes a staged file
+    and commits it); ``unit.scratch`` is ``output/.scratch/<unit id>``.
     """
     config = Settings(input=os.fspath(inputs), output=str(output), **settings)
     loaded = load_job(job or config.job)
+    config = bind(config.replace(params=params), loaded.params)
     if resources is None:
         resources = loaded.setup(config)
-    output.mkdir(parents=True, exist_ok=True)
+    target = output / output_name(unit_id, loaded.suffix)
+    (target if loaded.shape == "folder" else output).mkdir(parents=True, exist_ok=True)
     return Unit(
         unit_id,
-        output / output_name(unit_id, loaded.suffix),
+        target,
         resources,
         open_store(config.input),
         output / ".scratch" / unit_id,
+        config.params,
     )
