@@ -79,10 +79,10 @@ def test_a_newer_target_installs_and_passes_its_own_suite_on_that_python(
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     # The dev extra puts the checklist's tools on PATH.
     for tool in ("unitwise-lint", "pre-commit"):
-        version = subprocess.run(
+        found = subprocess.run(
             [str(venv / "bin" / tool), "--version"], capture_output=True, text=True, check=False
         )
-        assert version.returncode == 0 and version.stdout.strip(), (tool, version.stderr)
+        assert found.returncode == 0 and found.stdout.strip(), (tool, found.stderr)
     result = subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=root,
