@@ -39,6 +39,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 from _baked import WORKERS, bake
 from _report import print_table, save
 
@@ -58,6 +59,7 @@ class Measure:
     system: float
     max_rss_mb: float
     main_peak_mb: float
+    worker_peak_mb: float
     load: float
     exit: int
 
@@ -100,17 +102,26 @@ def peak_of(pid: int) -> float:
     return 0.0
 
 
-def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (workers, a fork server and its children)."""
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def measure(command: list[str], env: dict[str, str], log: Path, reap: bool = True) -> Measure:
     """Run ``command`` as a fresh process and measure its whole tree.
 
     ``wait4``'s peak RSS counts the memory of this process at the fork (Linux records the
-    pre-``exec`` image's peak), so the main process's own peak is read from its VmHWM while it
-    runs instead, every 20 ms.
+    pre-``exec`` image's peak), so the main process's peak and its workers' are read from
+    their VmHWM while they run instead, every 20 ms. ``reap``: wait for the orphans this
+    process adopted as a sub-reaper (see ``become_subreaper``) before reading the CPU.
     """
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    peak = 0.0
+    peak = worker_peak = 0.0
     with log.open("wb") as out:
         child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         while True:
@@ -118,10 +129,12 @@ def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
             if pid:
                 break
             peak = max(peak, peak_of(child.pid))
+            worker_peak = max([worker_peak, *map(peak_of, descendants(child.pid))])
             time.sleep(0.02)
         child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
-    reap_orphans()
+    if reap:
+        reap_orphans()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return Measure(
         wall=wall,
@@ -129,6 +142,7 @@ def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
         system=after.ru_stime - before.ru_stime,
         max_rss_mb=usage.ru_maxrss / 1024,
         main_peak_mb=peak,
+        worker_peak_mb=worker_peak,
         load=load,
         exit=child.returncode,
     )

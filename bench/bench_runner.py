@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import platform
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +25,7 @@ from typing import Any
 import multiprocess
 from _baked import WORKERS, bake, timed_run
 from _report import print_table, save
+from bench_cost import measure
 
 #: Where the trivial units also run, to show the runner without the disk's cost.
 TMPFS = Path("/dev/shm")
@@ -76,10 +74,6 @@ def bare_pool_writing(folder: Path, count: int, atomic: bool = False) -> float:
         for _ in pool.imap_unordered(write, targets, chunksize=chunksize):
             pass
     return time.perf_counter() - started
-
-
-def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def bare_pool(function: Callable[[int], int], count: int) -> float:
@@ -141,21 +135,38 @@ def resume(package: Any, work: Path, count: int) -> float:
 
 
 def memory(root: Path, count: int) -> dict[str, float]:
-    """Peak RSS of the main process and of the largest worker, in a fresh interpreter."""
-    code = f"""
-import json, resource, sys
-sys.path.insert(0, {str(Path(__file__).parent)!r})
-sys.path.insert(0, {str(root / "src")!r})
-import bench_runner as b, importlib
-package = importlib.import_module({root.name.replace("-", "_")!r})
-from pathlib import Path
-b.ours(package, Path({str(root)!r}) / "mem-{count}", {count}, cpu=False)
-peaks = {{"parent_mb": b.peak_rss_mb(), "worker_mb": b.peak_rss_mb(resource.RUSAGE_CHILDREN)}}
-print(json.dumps(peaks))
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    peaks: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return peaks
+    """Peak RSS of the main process and of the largest worker of a fresh runner process over
+    ``count`` trivial units, from their own VmHWM (measured in this process, the benchmark's
+    own imports would hide the runner's growth)."""
+    work = Path(tempfile.mkdtemp(prefix="unitwise-bench-mem-"))
+    units = work / "units.txt"
+    units.write_text("".join(f"u{i:07d}\n" for i in range(count)))
+    command = [
+        sys.executable,
+        "-m",
+        root.name.replace("-", "_"),
+        "run",
+        "--job",
+        "_cost_job",
+        "--units-file",
+        str(units),
+        "--input",
+        str(work),
+        "--output",
+        str(work / "out"),
+        "--state",
+        str(work / "runs"),
+        "--workers",
+        str(WORKERS),
+        "--no-progress",
+    ]
+    bench = str(Path(__file__).resolve().parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([bench, str(root / "src")])}
+    run = measure(command, env, work / "run.out", reap=False)
+    shutil.rmtree(work, ignore_errors=True)
+    if run.exit != 0:
+        raise RuntimeError(f"the runner exited {run.exit} over {count} units")
+    return {"parent_mb": run.main_peak_mb, "worker_mb": run.worker_peak_mb}
 
 
 def main() -> None:

@@ -123,7 +123,13 @@ def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     combo: Combo = request.param
     base = tmp_path_factory.mktemp(combo.slug)
     root = bake(combo, base)
-    python = fresh_environment(base / "venv")
+    return Baked(combo, root, install(root, base / "venv"))
+
+
+def install(root: Path, venv: Path) -> Path:
+    """The project in ``root`` installed (``--no-deps``, editable) into a fresh environment
+    at ``venv``; returns its Python."""
+    python = fresh_environment(venv)
     install = subprocess.run(
         [
             sys.executable,
@@ -143,4 +149,4 @@ def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         check=False,
     )
     assert install.returncode == 0, install.stderr
-    return Baked(combo, root, python)
+    return python

@@ -27,6 +27,10 @@ COMMON = {
     "example/inputs/calibration.json",
     "docs/report-example.png",
     *(f"example/inputs/tile_{n:03d}.csv" for n in range(12)),
+    # The runner tests' own data, a copy of the example's: the example can go, they stay.
+    "tests/data/units.txt",
+    "tests/data/inputs/calibration.json",
+    *(f"tests/data/inputs/tile_{n:03d}.csv" for n in range(12)),
     *(
         f"src/{{pkg}}/{name}"
         for name in (
@@ -39,6 +43,8 @@ COMMON = {
             "failures.py",
             "gather.py",
             "lastrun.py",
+            "inputs.py",
+            "legacy/__init__.py",
             "lock.py",
             "log.py",
             "outputs.py",
@@ -51,6 +57,7 @@ COMMON = {
             "status.py",
             "storage.py",
             "unitlist.py",
+            "testing.py",
             "units.py",
             "worker.py",
             *(f"report/{name}.py" for name in ("__init__", "source", "model", "figures", "page")),
@@ -78,10 +85,13 @@ COMMON = {
             "test_gather.py",
             "gather_jobs.py",
             "test_provenance.py",
+            "test_process.py",
             "test_shards.py",
             "test_start_methods.py",
             "test_status.py",
             "test_units.py",
+            "test_user_code_errors.py",
+            "tile_job.py",
         )
     ),
 }
@@ -129,6 +139,17 @@ def test_no_template_markers_are_left(baked: Baked) -> None:
         text = (baked.root / relative).read_text(encoding="utf-8", errors="replace")
         marker = JINJA.search(text)
         assert marker is None, f"{relative}: {marker.group()!r} left over"
+
+
+def test_no_file_links_to_a_unitwise_repository_that_does_not_exist(baked: Baked) -> None:
+    """unitwise-lint is required by name (the dev extra) and run from the environment (CI,
+    pre-commit): no baked file names a repository, tag or URL of this project."""
+    link = re.compile(r"(https?://|git\+)\S*unitwise", re.IGNORECASE)
+    for relative in sorted(tree(baked.root)):
+        text = (baked.root / relative).read_text(encoding="utf-8", errors="replace")
+        assert link.search(text) is None, f"{relative}: {link.search(text)}"
+    pyproject = (baked.root / "pyproject.toml").read_text()
+    assert '"unitwise-lint>=' in pyproject and '"pre-commit>=' in pyproject
 
 
 def test_answers_file_lets_cruft_update_the_project(baked: Baked) -> None:
@@ -202,3 +223,9 @@ def test_cli_runs_the_example_end_to_end(baked: Baked, tmp_path: Path) -> None:
     assert "1 done" in retry.stdout
     status = baked.run(command, "status", cwd=work)
     assert "done:    12" in status.stdout and "failed:  0" in status.stdout
+    # The production checklist on the example: one output per done unit, and a START for
+    # every END or FAIL in each (complete) run's log.
+    assert len(list((work / "output").iterdir())) == 12
+    for log in (work / "runs").glob("*/run.log"):
+        events = [line.split()[2] for line in log.read_text().splitlines()]
+        assert events.count("START") == events.count("END") + events.count("FAIL") > 0

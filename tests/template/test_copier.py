@@ -92,7 +92,7 @@ def test_copier_questions_mirror_cookiecutter_json() -> None:
     for name in ("project_name", "description", "author_name", "author_email"):
         assert questions[name]["default"] == CHOICES[name], name
     private = questions["cookiecutter"]["default"]
-    for name in ("_unitwise_version", "_unitwise_repo"):
+    for name in ("_unitwise_version",):
         assert f"'{name}': '{CHOICES[name]}'" in private, name
     assert f"'_supported_pythons': {PYTHONS!r}" in private
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Combo, bake
+from .conftest import TEMPLATE, Combo, bake
 
 #: Minimum versions the template offers (cookiecutter.json's _supported_pythons).
 TARGETS = ["3.12", "3.13", "3.14"]
@@ -69,14 +69,21 @@ def test_a_newer_target_installs_and_passes_its_own_suite_on_that_python(
     venv = tmp_path / "venv"
     subprocess.run([executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
+    # The dev extra requires unitwise-lint, which this checkout provides (nothing is published).
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "-e", f"{root}[dev]"],
+        [str(python), "-m", "pip", "install", "--quiet", "-e", TEMPLATE, "-e", f"{root}[dev]"],
         capture_output=True,
         text=True,
         check=False,
         timeout=900,
     )
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    # The dev extra puts the checklist's tools on PATH.
+    for tool in ("unitwise-lint", "pre-commit"):
+        found = subprocess.run(
+            [str(venv / "bin" / tool), "--version"], capture_output=True, text=True, check=False
+        )
+        assert found.returncode == 0 and found.stdout.strip(), (tool, found.stderr)
     result = subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=root,

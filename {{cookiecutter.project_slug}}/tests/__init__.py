@@ -1,1 +1,2 @@
-"""The project's own tests: they run the real runner on the example data."""
+"""The project's own tests: the runner's behaviour on its own test job and data, and
+``test_process.py``, the tests of your ``process()``."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 import pytest
 
-from .conftest import PROJECT_ROOT
+from .conftest import cli_environment
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 COMMAND = "{{ cookiecutter.project_slug }}"
@@ -22,8 +21,7 @@ COMMAND = "{{ cookiecutter.project_slug }}"
 
 def environment(**extra: str) -> dict[str, str]:
     """The environment of a command-line subprocess: ``tests.fault_jobs`` is importable."""
-    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path, **extra}
+    return {**cli_environment(), **extra}
 
 
 def command(*args: str) -> list[str]:

@@ -108,7 +108,7 @@ def serving() -> Iterator[Recorder]:
             os.environ[name] = value
     try:
         fsspec.filesystem("s3").clear_instance_cache()
-        fsspec.filesystem("s3").makedirs(BUCKET, exist_ok=True)  # the store outlives a server
+        fsspec.filesystem("s3").makedirs(BUCKET, exist_ok=True)  # (a server left by a test that failed)
         yield recorder
     finally:
         fsspec.filesystem("s3").clear_instance_cache()

@@ -1,4 +1,4 @@
-"""The example's whole life cycle through the real command line, in subprocesses."""
+"""A job's whole life cycle through the real command line, in subprocesses."""
 
 from __future__ import annotations
 

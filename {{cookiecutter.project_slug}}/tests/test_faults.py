@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import runner
+from {{ cookiecutter.package_name }} import process, runner
 from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.lock import RunLock
 from {{ cookiecutter.package_name }}.pool import Event
@@ -393,7 +393,7 @@ def test_a_backend_that_ends_early_is_a_stopped_run_not_a_complete_one(
 
 def test_the_job_setting_names_a_module_or_a_job(tmp_path: Path) -> None:
     default = load_job(Settings().job)
-    assert default.suffix == ".json" and default.process.__module__.endswith(".process")
+    assert default.process is process.process and default.suffix == process.OUTPUT_SUFFIX
     assert load_job("tests.fault_jobs:FAULTY") is fault_jobs.FAULTY
     with pytest.raises(UserError, match=r"job 'no\.such\.module' cannot be loaded"):
         load_job("no.such.module")

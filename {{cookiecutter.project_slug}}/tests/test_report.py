@@ -151,6 +151,24 @@ def test_a_report_made_while_a_run_goes_on_is_a_snapshot(history: History) -> No
     assert f"run {running.name} is still going" in html
 
 
+def test_parameters_and_code_version_are_shown_where_a_run_records_them(
+    history: History, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    shutil.copytree(history.root / "runs", runs)
+    first, second = sorted(path for path in runs.iterdir() if path.name[:1].isdigit())[:2]
+    (first / "provenance.json").write_text(
+        '{"params": {"threshold": 0.5}, "commit": "0123456789abcdef", "dirty": true}'
+    )
+    (second / "provenance.json").write_text(
+        '{"params": {}, "code_hash": "feedc0de", "commit": null}'
+    )
+    model = report.model.read(report.source.StateSource(str(runs)), 0.0)
+    assert model.runs[0].parameters == {"threshold": 0.5}
+    assert model.runs[0].code == "0123456789ab (uncommitted changes)"
+    assert model.runs[1].parameters == {} and model.runs[1].code == "source feedc0de"
+
+
 def _colours(path: Path) -> set[tuple[int, ...]]:
     with Image.open(path) as image:
         counted = image.convert("RGB").getcolors(1 << 20) or []

@@ -19,13 +19,14 @@ import pytest
 
 from {{ cookiecutter.package_name }} import checkpoint, runner
 from {{ cookiecutter.package_name }}.errors import UserError
+from {{ cookiecutter.package_name }}.inputs import Inputs
 from {{ cookiecutter.package_name }}.log import read_events
 from {{ cookiecutter.package_name }}.storage import FsspecStore, open_store
 from {{ cookiecutter.package_name }}.units import Unit
 from {{ cookiecutter.package_name }}.worker import Job, Worker
 
 from . import faultkit
-from .conftest import EXAMPLE, cli, settings
+from .conftest import DATA, cli, settings
 from .faultkit import COMMAND, environment
 from .s3server import BUCKET, KEY_ID, SECRET, Recorder, seed, serving
 
@@ -46,7 +47,7 @@ def s3(s3_server: Recorder, request: pytest.FixtureRequest) -> Iterator[tuple[An
 
 def test_run_resume_and_retry_with_s3_input_and_output(workdir: Path, s3: tuple[Any, str]) -> None:
     fs, prefix = s3
-    fs.put(str(EXAMPLE / "inputs") + "/", f"{prefix}/inputs/", recursive=True)
+    fs.put(str(DATA / "inputs") + "/", f"{prefix}/inputs/", recursive=True)
     where = ["--input", f"s3://{prefix}/inputs", "--output", f"s3://{prefix}/outputs"]
 
     first = cli("run", *where, "--workers", "2", "--no-progress", cwd=workdir)
@@ -70,7 +71,7 @@ def test_run_resume_and_retry_with_s3_input_and_output(workdir: Path, s3: tuple[
     second = cli("run", *where, "--no-progress", cwd=workdir)
     assert "0 done, 11 skipped (already done), 1 failed, 0 pending" in second.stdout
 
-    fixed = (EXAMPLE / "inputs" / "tile_007.csv").read_text().replace("n/a", "99.5")
+    fixed = (DATA / "inputs" / "tile_007.csv").read_text().replace("n/a", "99.5")
     fs.pipe_file(f"{prefix}/inputs/tile_007.csv", fixed.encode())
     retry = cli("retry", *where, "--no-progress", cwd=workdir)
     assert retry.returncode == 0, retry.stdout + retry.stderr
@@ -190,3 +191,17 @@ def test_an_unreachable_store_is_one_line_naming_it_and_exit_2(
             assert result.stderr.count("\n") == 1 and result.stdout == "", command
     runs = workdir / "runs"
     assert not runs.exists() or not [path for path in runs.iterdir() if path.is_dir()]
+
+
+def test_inputs_open_and_find_files_below_an_s3_prefix(s3: tuple[Any, str]) -> None:
+    fs, prefix = s3
+    fs.pipe_file(f"{prefix}/in/day1/a.jsonl", b'{"x": 1}\n')
+    fs.pipe_file(f"{prefix}/in/lookup.json", b'{"a": 1}')
+    inputs = Inputs(f"s3://{prefix}/in")
+    inputs.check()
+    assert inputs.find("*/*.jsonl") == ["day1/a.jsonl"]
+    assert inputs.read_text("lookup.json") == '{"a": 1}'
+    with inputs.open("day1/a.jsonl") as handle:
+        assert handle.read() == b'{"x": 1}\n'
+    with pytest.raises(UserError, match=f"input location s3://{prefix}/nowhere does not exist"):
+        Inputs(f"s3://{prefix}/nowhere").check()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from {{ cookiecutter.package_name }}.storage import STALE_STAGED_SECONDS, proces
 from {{ cookiecutter.package_name }}.units import in_shard
 
 from . import faultkit
-from .conftest import EXAMPLE, PROJECT_ROOT, cli
+from .conftest import DATA, cli, make_workdir
 from .fault_jobs import expected_output
 from .faultkit import command, environment, job_args, visible, wait_for, write_units
 
@@ -47,14 +46,12 @@ def test_shards_cover_every_unit_once_and_equal_one_unsharded_run(workdir: Path)
         assert f"shard={index}/{SHARDS}" in result.stderr
         codes.append(result.returncode)
     assert sorted(codes) == [0] * (SHARDS - 1) + [1]  # only tile_007's shard has a failure
-    every = [u for u in (EXAMPLE / "units.txt").read_text().splitlines() if u[:1] != "#"]
+    every = [u for u in (DATA / "units.txt").read_text().splitlines() if u[:1] != "#"]
     assert started_units(workdir / "runs") == Counter(every)  # each unit once, in one shard
     assert len(list((workdir / "runs").glob(f"*-shard*of{SHARDS}"))) == SHARDS
 
     whole = workdir / "whole"
-    whole.mkdir()
-    shutil.copytree(EXAMPLE, whole / "example")
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", whole / "pyproject.toml")
+    make_workdir(whole)
     assert cli("run", "--workers", "2", cwd=whole).returncode == 1
     assert outputs(workdir / "output") == outputs(whole / "output")
     assert len(outputs(whole / "output")) == 11

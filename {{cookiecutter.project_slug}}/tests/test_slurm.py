@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .conftest import EXAMPLE, PROJECT_ROOT
+from .conftest import DATA, PROJECT_ROOT, cli_environment
 
 SCRIPT = PROJECT_ROOT / "slurm" / "array.sbatch"
 TASKS = 3
@@ -20,7 +20,7 @@ CPUS = 2
 def task(index: int, mode: str, workdir: Path) -> subprocess.CompletedProcess[str]:
     """Array task ``index`` of TASKS, as ``sbatch --array=0-2 --cpus-per-task=2`` would run it."""
     env = {
-        **os.environ,
+        **cli_environment(),
         # The installed command, as in the project's virtualenv.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "VENV": str(workdir / "no-venv"),
@@ -75,7 +75,7 @@ def test_every_task_id_runs_its_shard_and_each_unit_runs_exactly_once(workdir: P
         [header] = [r for r in records if r["event"] == "RUN"]
         assert header["workers"] == CPUS
         starts.update(r["unit"] for r in records if r["event"] == "START")
-    units = [u for u in (EXAMPLE / "units.txt").read_text().splitlines() if u[:1] != "#"]
+    units = [u for u in (DATA / "units.txt").read_text().splitlines() if u[:1] != "#"]
     assert starts == Counter(units)
     assert len(list((workdir / "output").iterdir())) == len(units) - 1  # tile_007 failed
 

@@ -126,9 +126,14 @@ def test_a_repeat_among_many_ids_names_both_lines(tmp_path: Path) -> None:
 def test_ids_outside_the_plain_alphabet_are_checked_one_by_one(tmp_path: Path) -> None:
     config = write_units(tmp_path, "tuile-été\r\nx.y.z\r\nCONTOUR\n" + "a" * 200 + "\n")
     assert units.load(config) == ["tuile-été", "x.y.z", "CONTOUR", "a" * 200]
-    for bad, reason in [("com1.csv", "reserved"), ("a.", "ends with '.'"), ("a\x0bb", "unsafe")]:
-        with pytest.raises(UserError, match=reason):
-            units.load(write_units(tmp_path, f"ok\n{bad}\n"))
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"), [("com1.csv", "reserved"), ("a.", "ends with '.'"), ("a\x0bb", "unsafe")]
+)
+def test_a_list_that_is_not_plain_names_its_bad_line(tmp_path: Path, bad: str, reason: str) -> None:
+    with pytest.raises(UserError, match=f"units.txt:2: .*{reason}"):
+        units.load(write_units(tmp_path, f"ok\n{bad}\n"))
 
 
 def test_unit_list_is_compact_and_behaves_like_a_list(monkeypatch: pytest.MonkeyPatch) -> None:

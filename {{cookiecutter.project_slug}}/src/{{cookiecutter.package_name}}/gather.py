@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import tqdm
 
@@ -49,9 +49,9 @@ HEADER_BYTES = 4096
 PROGRESS_EVERY = 10_000
 
 
-@dataclass(frozen=True)
-class Done:
-    """One done unit's output, as a combiner or a ``gather`` hook sees it."""
+class Done(NamedTuple):
+    """One done unit's output, as a combiner or a ``gather`` hook sees it (a named tuple:
+    one is made per unit, three times per gather, and that cost counts at 100,000)."""
 
     id: str
     #: The output's name under the output location (``a/b/c.json``; a folder for folders).
@@ -191,9 +191,10 @@ def _split(target: str) -> tuple[Store, str]:
 def _manifest_lines(done: Iterator[Done], skipped: list[str]) -> Iterator[bytes]:
     """The manifest's lines after its header: one per unit included, in the result's order,
     then one per unit skipped by choice."""
+    quote = json.encoder.encode_basestring  # json.dumps of a str, without the encoder set-up
     for unit in done:
-        record = {"unit": unit.id, "size": unit.size, "stamp": unit.stamp}
-        yield json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
+        fields = f'"unit": {quote(unit.id)}, "size": {unit.size}, "stamp": {quote(unit.stamp)}'
+        yield ("{" + fields + "}\n").encode("utf-8")
     for unit_id in skipped:
         yield json.dumps({"unit": unit_id, "skipped": True}).encode("utf-8") + b"\n"
 
@@ -246,29 +247,48 @@ def gather(
     target = target or default_target(settings, suffix)
     ids = units.load(settings)
     store = open_store(settings.output)
-    stamps = store.stamps()
-    listing = outputs.scan(list(stamps), job.suffix, job.shape)
-    listing_skipped = listing.skipped
-    wanted = set(ids)
-    missing = [unit_id for unit_id in ids if unit_id not in listing.done]
+    # A local output is listed by name and each file's stamp read when its line is made (a
+    # stat): nothing per unit is kept but its id. Object storage has no cheap stat (a HEAD
+    # per output): its stamps (ETags) come with the one listing, and are kept.
+    local = isinstance(store, LocalStore)
+    stamps = {} if local else store.stamps()
+    listing = outputs.scan(store.walk() if local else list(stamps), job.suffix, job.shape)
+    chosen: list[str] = []
+    skipped: list[str] = []
+    missing = 0
+    first_missing = ""
+    for unit_id in ids:  # one pass over the unit list: no set of every id
+        if unit_id in listing.skipped:
+            skipped.append(unit_id)
+        elif unit_id in listing.done:
+            chosen.append(unit_id)
+        else:
+            missing += 1
+            first_missing = first_missing or unit_id
     if missing and not allow_partial:
         failed = retry_list(Path(settings.state), listing.done)
-        failed_count = sum(1 for unit_id in missing if unit_id in failed)
+        failed_count = sum(1 for u in ids if u in failed and u not in listing.done)
         raise UserError(
-            f"gather: {len(missing) - failed_count} units pending and {failed_count} failed "
-            f"(first: {missing[0]}); finish them with run/retry, or gather --allow-partial"
+            f"gather: {missing - failed_count} units pending and {failed_count} failed "
+            f"(first: {first_missing}); finish them with run/retry, or gather --allow-partial"
         )
+    del listing
+    chosen.sort()
+    skipped.sort()
     marker = f"/{FOLDER_MARKER}" if job.shape == "folder" else ""
-    chosen = sorted(unit_id for unit_id in listing.done - listing.skipped if unit_id in wanted)
-    del listing, wanted
+    folder = os.path.join(store.url(""), "") if local else ""
 
     def done_units() -> Iterator[Done]:
         """The units to gather, made one at a time (100,000 of them would weigh)."""
         for unit_id in chosen:
             name = outputs.output_name(unit_id, job.suffix)
-            yield Done(unit_id, name, *stamps[name + marker], store=store)
+            if local:
+                info = os.stat(folder + name + marker)
+                size, stamp = info.st_size, str(info.st_mtime_ns)
+            else:
+                size, stamp = stamps[name + marker]
+            yield Done(unit_id, name, size, stamp, store)
 
-    skipped = sorted(unit_id for unit_id in ids if unit_id in listing_skipped)
     digest = hashlib.sha256()
     for line in _manifest_lines(done_units(), skipped):
         digest.update(line)

@@ -16,13 +16,12 @@ from __future__ import annotations
 import csv
 import json
 import math
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .inputs import Inputs
 from .log import step
 from .settings import Settings
-from .storage import open_store
 from .units import Unit
 
 #: A unit's output is ``<output>/<unit id><OUTPUT_SUFFIX>``: it exists if and only if the unit
@@ -51,10 +50,9 @@ class Resources:
 
 
 def setup(settings: Settings) -> Resources:
-    """Load the calibration once per worker process."""
-    with tempfile.TemporaryDirectory() as scratch:
-        path = open_store(settings.input).local_copy("calibration.json", Path(scratch))
-        calibration = json.loads(path.read_text(encoding="utf-8"))
+    """Load the calibration once per worker process. ``Inputs`` reads below the input
+    location, a local folder or a URL alike (``Path(settings.input)`` would not)."""
+    calibration = json.loads(Inputs(settings.input).read_text("calibration.json"))
     return Resources(gain=float(calibration["gain"]), offset=float(calibration["offset"]))
 
 

@@ -23,6 +23,7 @@ import tqdm
 
 from . import checkpoint, lastrun, params, provenance, units
 from .failures import RETRY_LIST, FailureLog, latest_failures, retry_list, write_ids
+from .inputs import Inputs
 from .lock import RunLock
 from .log import Progress, RunLog, duration, timestamp
 from .pool import Event, LocalPool, PoolError, Started, UserLog, default_start_method
@@ -248,7 +249,6 @@ def run(
     ids = units.load(settings) if unit_ids is None else UnitList.of(unit_ids)
     with RunLock(lock_path(settings)) as lock:
         outputs = open_store(settings.output)
-        outputs.prepare()
         done = set() if settings.overwrite else checkpoint.done_ids(outputs, job.suffix, job.shape)
         stale: set[str] = set()
         if settings.rerun_stale and done:
@@ -259,6 +259,9 @@ def run(
         skipped = len(ids) - len(todo)
         if settings.limit:
             todo = todo.head(settings.limit)
+        if todo:  # a resume with nothing to do needs no inputs (nor a request for them)
+            Inputs(settings.input).check()
+        outputs.prepare()
         run_id = new_run_id(settings)
         log = RunLog(state / run_id, run_id)
         lastrun.record(state / run_id, settings)  # what status, failed and retry answer for

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import importlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from .errors import UserError
+from .errors import UserError, failure, import_user_module
 from .settings import Settings, Shard
 from .storage import Store, open_store
 from .unitlist import UnitList
@@ -288,14 +287,24 @@ def path_matches(name: str, pattern: list[str]) -> bool:
 def from_function(reference: str, settings: Settings) -> Iterator[tuple[str, str]]:
     """Ids from ``module:function``, a callable taking the settings and returning ids."""
     module_name, _, attribute = reference.partition(":")
-    try:
-        function: Callable[[Settings], Iterable[str]] = getattr(
-            importlib.import_module(module_name), attribute
+    module = import_user_module(module_name, f"units_function {reference!r}")
+    function: Callable[[Settings], Iterable[str]] | None = getattr(module, attribute, None)
+    if not callable(function):
+        raise UserError(
+            f"units_function {reference!r} cannot be loaded: {module_name} has no function "
+            f"{attribute!r}"
         )
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise UserError(f"units_function {reference!r} cannot be loaded: {exc}") from None
-    for index, unit_id in enumerate(function(settings)):
-        yield f"{reference} item {index}", unit_id
+    try:
+        for index, unit_id in enumerate(function(settings)):
+            if not isinstance(unit_id, str):
+                raise UserError(
+                    f"units_function {reference!r}: item {index} is {unit_id!r}, not a string"
+                )
+            yield f"{reference} item {index}", unit_id
+    except UserError:
+        raise
+    except Exception as exc:  # the user's function failed: say where, without a traceback
+        raise UserError(f"units_function {reference!r} failed: {failure(exc)}") from None
 
 
 def shard_index(unit_id: str, count: int) -> int:

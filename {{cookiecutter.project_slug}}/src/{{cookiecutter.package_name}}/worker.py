@@ -5,7 +5,6 @@ local pool, ``--debug``, {% if cookiecutter.scale_out == "dask" %}Dask, {% endif
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from . import log
-from .errors import UserError
+from .errors import UserError, import_user_module
 from .outputs import SHAPES, SKIP_SUFFIX, output_name
 from .settings import Settings
 from .storage import open_store, remove_tree
@@ -56,11 +55,12 @@ def load_job(reference: str) -> Job[Any]:
     """The job named by the ``job`` setting: ``module`` (which defines ``process`` and
     optionally ``setup`` and ``OUTPUT_SUFFIX``) or ``module:attribute`` naming a ``Job``."""
     module_name, _, attribute = reference.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-        target = getattr(module, attribute) if attribute else module
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise UserError(f"job {reference!r} cannot be loaded: {exc}") from None
+    module = import_user_module(module_name, f"job {reference!r}")
+    target = getattr(module, attribute, None) if attribute else module
+    if attribute and target is None:
+        raise UserError(
+            f"job {reference!r} cannot be loaded: {module_name} has no attribute {attribute!r}"
+        )
     if isinstance(target, Job):
         return target
     process = getattr(target, "process", None) if not attribute else None

@@ -36,7 +36,10 @@ RUN_BASICS = frozenset(
 )
 #: The names a RUN record may give its parameters and its code version under.
 PARAMETER_KEYS = ("params", "parameters")
-CODE_KEYS = ("code", "code_version", "version", "commit", "provenance")
+CODE_KEYS = ("code", "code_version", "version", "commit")
+#: Where a run's folder records what made its outputs: parameter values, VCS commit and whether
+#: the tree was dirty, a hash of the job's source.
+PROVENANCE_FILE = "provenance.json"
 
 
 def seconds_of(stamp: str) -> float:
@@ -110,6 +113,8 @@ class Run:
     took_over: str | None = None
     #: What the run was about (job, unit source, input, output), where its folder records it.
     recorded: dict[str, Any] = field(default_factory=dict)
+    #: What made its outputs (parameters, code version), where its folder records it.
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def units(self) -> int:
@@ -135,10 +140,20 @@ class Run:
 
     @property
     def parameters(self) -> object:
+        """The run's parameter values: from its provenance record, else its RUN line."""
+        if "params" in self.provenance:
+            return self.provenance["params"]
         return next((self.header[key] for key in PARAMETER_KEYS if key in self.header), None)
 
     @property
     def code(self) -> object:
+        """The code version: the provenance record's commit (or source hash), else the RUN
+        line's."""
+        commit, source = self.provenance.get("commit"), self.provenance.get("code_hash")
+        if isinstance(commit, str) and commit:
+            return commit[:12] + (" (uncommitted changes)" if self.provenance.get("dirty") else "")
+        if isinstance(source, str) and source:
+            return f"source {source[:12]}"
         return next((self.header[key] for key in CODE_KEYS if key in self.header), None)
 
     @property
@@ -349,6 +364,7 @@ def read(source: StateSource, read_at: float) -> Model:
             continue
         run, failed_by_unit = result
         run.recorded = source.document(name, SETTINGS_FILE) or {}
+        run.provenance = source.document(name, PROVENANCE_FILE) or {}
         runs.append(run)
         for record in source.records(name, FAILURES_FILE):
             unit = record.get("unit")
