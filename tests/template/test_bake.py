@@ -229,3 +229,17 @@ def test_cli_runs_the_example_end_to_end(baked: Baked, tmp_path: Path) -> None:
     for log in (work / "runs").glob("*/run.log"):
         events = [line.split()[2] for line in log.read_text().splitlines()]
         assert events.count("START") == events.count("END") + events.count("FAIL") > 0
+
+
+def test_built_in_settings_are_the_pyprojects(baked: Baked) -> None:
+    """A folder with only example/ (no pyproject) runs what the pyproject describes."""
+    script = (
+        "from pathlib import Path\n"
+        f"from {baked.combo.package}.settings import Settings, from_file\n"
+        "table = from_file(Path('pyproject.toml'), required=True)\n"
+        "table.pop('param_values', None)\n"
+        "defaults = Settings()\n"
+        "assert table and {k: getattr(defaults, k) for k in table} == table, (table, defaults)\n"
+    )
+    result = baked.run(baked.python, "-c", script)
+    assert result.returncode == 0, result.stderr
