@@ -36,6 +36,17 @@ from typing import Any
 from _baked import bake
 from _report import print_table, save
 
+#: Ends both children: their own peak memory, in MiB.
+PEAK = """
+def peak_mib() -> float:
+    # VmHWM: this process's own peak (ru_maxrss keeps the forking parent's across exec).
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
 GATHER_CHILD = """
 import json, resource, sys, time
 from {package}.gather import gather
@@ -45,14 +56,6 @@ from {package}.units import Unit
 
 def never(unit: Unit[None]) -> None:
     raise AssertionError
-
-def peak_mib() -> float:
-    # VmHWM: this process's own peak (ru_maxrss keeps the forking parent's across exec).
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 settings = Settings(input=sys.argv[1], output=sys.argv[2], state=sys.argv[3],
                     units_file=sys.argv[4], progress=False)
@@ -64,14 +67,6 @@ print(json.dumps({{"seconds": seconds, "units": result.units, "peak_mib": peak_m
 
 BARE_CHILD = """
 import json, os, resource, sys, time
-
-def peak_mib() -> float:
-    # VmHWM: this process's own peak (ru_maxrss keeps the forking parent's across exec).
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 started = time.perf_counter()
 folder = sys.argv[1]
 with open(sys.argv[2], "w", encoding="utf-8") as out:
@@ -98,7 +93,11 @@ def make_outputs(folder: Path, count: int) -> Path:
 def child(code: str, args: list[str], root: Path) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(root / "src")}
     result = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-c", PEAK + code, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if result.returncode != 0:
         raise SystemExit(f"bench_gather: child failed:\n{result.stderr[-3000:]}")
