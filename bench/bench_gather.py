@@ -4,7 +4,8 @@ every done output's provenance.
     python bench/bench_gather.py [--quick | --smoke] [--json bench/results/gather.json]
 
 1. ``gather`` of 1,000 and of 100,000 small JSON outputs into one JSON Lines file, each in a
-   fresh process of a baked project (peak RSS from ``getrusage``), against a bare Python loop
+   fresh process of a baked project (its peak RSS: ``VmHWM``, not ``ru_maxrss``, which on
+   Linux keeps the forking parent's peak across ``exec``), against a bare Python loop
    doing the same work: read every file in id order, ``json.loads``, ``json.dumps`` one line,
    write one file.
 2. The same gather on object storage (moto's S3 server on 127.0.0.1, the baked project's
@@ -35,6 +36,17 @@ from typing import Any
 from _baked import bake
 from _report import print_table, save
 
+#: Ends both children: their own peak memory, in MiB.
+PEAK = """
+def peak_mib() -> float:
+    # VmHWM: this process's own peak (ru_maxrss keeps the forking parent's across exec).
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
 GATHER_CHILD = """
 import json, resource, sys, time
 from {package}.gather import gather
@@ -50,8 +62,7 @@ settings = Settings(input=sys.argv[1], output=sys.argv[2], state=sys.argv[3],
 started = time.perf_counter()
 result = gather(settings, Job(never, lambda s: None, ".json"), target=sys.argv[5])
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({{"seconds": seconds, "units": result.units, "peak_mib": peak}}))
+print(json.dumps({{"seconds": seconds, "units": result.units, "peak_mib": peak_mib()}}))
 """
 
 BARE_CHILD = """
@@ -64,8 +75,7 @@ with open(sys.argv[2], "w", encoding="utf-8") as out:
             value = json.loads(handle.read())
         out.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\\n")
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": seconds, "peak_mib": peak}))
+print(json.dumps({"seconds": seconds, "peak_mib": peak_mib()}))
 """
 
 
@@ -83,7 +93,11 @@ def make_outputs(folder: Path, count: int) -> Path:
 def child(code: str, args: list[str], root: Path) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(root / "src")}
     result = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-c", PEAK + code, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if result.returncode != 0:
         raise SystemExit(f"bench_gather: child failed:\n{result.stderr[-3000:]}")

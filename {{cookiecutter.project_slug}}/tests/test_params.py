@@ -23,8 +23,8 @@ def set_file_params(workdir: Path, body: str) -> None:
     pyproject = workdir / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
     head, _, tail = text.partition(TABLE + "\n")
-    rest = tail.split("\n[", 1)[1] if "\n[" in tail else ""
-    pyproject.write_text(f"{head}{TABLE}\n{body}\n\n[{rest}", encoding="utf-8")
+    rest = "\n[" + tail.split("\n[", 1)[1] if "\n[" in tail else ""
+    pyproject.write_text(f"{head}{TABLE}\n{body}\n{rest}", encoding="utf-8")
 
 
 def test_file_sets_a_parameter_and_the_command_line_wins(workdir: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 
 from {{ cookiecutter.package_name }}.inputs import Inputs
 from {{ cookiecutter.package_name }}.log import step
@@ -19,6 +20,13 @@ OUTPUT_SUFFIX = ".json"
 
 #: (gain, offset) of the calibration.
 Calibration = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Params:
+    """The run's parameters (``--param decimals=N``, ``[tool.<package>.params]``)."""
+
+    decimals: int = 6
 
 
 def setup(settings: Settings) -> Calibration:
@@ -41,5 +49,6 @@ def process(unit: Unit[Calibration]) -> None:
                 raise ValueError(f"{path.name} line {line}: value {text!r} is not a number") from None
         mean = math.fsum(values) / len(values)
     with step("write"):
-        summary = {"unit": unit.id, "pixels": len(values), "mean": round(mean, 6)}
+        decimals = unit.params.decimals
+        summary = {"unit": unit.id, "pixels": len(values), "mean": round(mean, decimals)}
         unit.output.write_text(json.dumps(summary) + "\n", encoding="utf-8")
