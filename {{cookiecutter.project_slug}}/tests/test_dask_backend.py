@@ -22,10 +22,10 @@ from distributed import Client, LocalCluster
 
 from {{ cookiecutter.package_name }} import runner
 from {{ cookiecutter.package_name }}.dask_backend import DaskBackend
-from {{ cookiecutter.package_name }}.pool import Started
+from {{ cookiecutter.package_name }}.events import Outcome, Started
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.units import Unit
-from {{ cookiecutter.package_name }}.worker import Job, Outcome
+from {{ cookiecutter.package_name }}.worker import Job
 
 from .conftest import cli, settings
 

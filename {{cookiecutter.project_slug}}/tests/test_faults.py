@@ -19,8 +19,8 @@ import pytest
 
 from {{ cookiecutter.package_name }} import process, runner
 from {{ cookiecutter.package_name }}.errors import UserError
+from {{ cookiecutter.package_name }}.events import Event
 from {{ cookiecutter.package_name }}.lock import RunLock
-from {{ cookiecutter.package_name }}.pool import Event
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.worker import Job, Worker, load_job
 

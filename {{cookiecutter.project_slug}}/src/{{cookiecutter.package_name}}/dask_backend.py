@@ -40,10 +40,10 @@ from distributed import (
 )
 
 from .dask_workers import check_workers
+from .events import Event, Outcome, PoolError, Started, UserLog
 from .log import ForwardingHandler
-from .pool import Event, PoolError, Started, UserLog
 from .settings import Settings
-from .worker import Job, Outcome, Worker, describe
+from .worker import Job, Worker, describe
 
 #: Tasks in flight per worker thread: enough that no worker waits for its next unit.
 TASKS_PER_THREAD = 4

@@ -22,15 +22,17 @@ from typing import Any
 import tqdm
 
 from . import checkpoint, lastrun, params, provenance, units
+from .events import Event, Outcome, PoolError, Started, UserLog
 from .failures import RETRY_LIST, FailureLog, latest_failures, retry_list, write_ids
 from .inputs import Inputs
 from .lock import RunLock
 from .log import Progress, RunLog, duration, timestamp
-from .pool import Event, LocalPool, PoolError, Started, UserLog, default_start_method
+from .pool import LocalPool
 from .settings import Settings
+from .start_method import default_start_method
 from .storage import StoreUnreachable, open_store
 from .unitlist import UnitList
-from .worker import Job, Outcome, Worker, load_job
+from .worker import Job, Worker, load_job
 
 COMMAND = "{{ cookiecutter.project_slug }}"
 
@@ -113,7 +115,7 @@ def retry_command(settings: Settings) -> str:
 
 class _Bar(tqdm.tqdm):  # type: ignore[type-arg]
     """tqdm without its monitor thread (it only tunes refreshes of stalled bars): with no
-    thread running, workers can be forked (see ``pool.default_start_method``)."""
+    thread running, workers can be forked (see ``start_method.default_start_method``)."""
 
     monitor_interval = 0
 
