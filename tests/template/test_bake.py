@@ -109,8 +109,12 @@ def expected_tree(combo: Combo) -> set[str]:
     if combo.license != "Proprietary":
         files.add("LICENSE")
     if combo.scale_out == "dask":
-        files |= {f"src/{combo.package}/dask_backend.py", "tests/test_dask_backend.py"}
-        files.add(f"src/{combo.package}/dask_workers.py")
+        files |= {
+            f"src/{combo.package}/dask_backend.py",
+            f"src/{combo.package}/dask_tasks.py",
+            f"src/{combo.package}/dask_workers.py",
+            "tests/test_dask_backend.py",
+        }
         if combo.storage == "local":
             files.add("tests/test_dask_workers.py")
     if combo.scale_out == "slurm":
