@@ -75,11 +75,11 @@ COMMON = {
             "conftest.py",
             "fault_jobs.py",
             "faultkit.py",
-            "test_busy_workers.py",
             "test_checkpoint.py",
             "test_child_processes.py",
             "test_cli.py",
             "test_faults.py",
+            "test_hangs.py",
             "test_interrupts.py",
             "test_log.py",
             "test_report.py",
@@ -122,7 +122,7 @@ def expected_tree(combo: Combo) -> set[str]:
         if combo.storage == "local":
             files |= {"tests/slurmcluster.py", "tests/test_slurm_cluster.py"}
     if combo.storage == "s3":
-        files |= {"tests/test_s3.py", "tests/s3server.py"}
+        files |= {"tests/test_s3.py", "tests/s3server.py", "tests/test_store_stops.py"}
     return files
 
 

@@ -92,6 +92,15 @@ def faulty(unit: Unit[Path]) -> None:
 FAULTY = Job(faulty, setup, SUFFIX)
 
 
+def hanging_setup(settings: Settings) -> Path:
+    """A setup() that never returns, as one waiting on a store that stopped answering."""
+    while True:
+        time.sleep(1)
+
+
+HANGING_SETUP = Job(faulty, hanging_setup, SUFFIX)
+
+
 def start_children(unit: Unit[Path]) -> None:
     """A child left running, and a grandchild whose parent (a shell) exits at once."""
     child = subprocess.Popen(["sleep", "1000"])

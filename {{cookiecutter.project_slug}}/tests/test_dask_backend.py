@@ -18,15 +18,17 @@ from typing import Any
 
 import dask
 import pytest
-from distributed import Client, LocalCluster, get_worker
+from distributed import Client, LocalCluster, get_client, get_worker
 
 from {{ cookiecutter.package_name }} import runner
 from {{ cookiecutter.package_name }}.dask_backend import DaskBackend
+from {{ cookiecutter.package_name }}.dask_tasks import topic_of
 from {{ cookiecutter.package_name }}.events import Outcome, Started
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.units import Unit
 from {{ cookiecutter.package_name }}.worker import Job
 
+from . import fault_jobs
 from .conftest import cli, settings
 from .faultkit import cli as fault_cli
 from .faultkit import events as fault_events
@@ -283,6 +285,23 @@ def test_a_dead_worker_runs_no_finished_unit_again(workdir: Path, strict_schedul
     )
 
 
+def kill_once_its_start_is_known(unit: Unit[Path]) -> None:
+    """``fault_jobs.faulty``, but a ``kill-*`` unit kills its worker only once the scheduler
+    has the unit's START (an attempt whose worker dies before it could tell anyone that it
+    began cannot be logged)."""
+    if unit.id.startswith("kill-") and not (unit.resources / f"{unit.id}.killed").exists():
+        [plugin] = [name for name in get_worker().plugins if name.startswith("unit-run-")]
+        client = get_client()
+        deadline = time.monotonic() + CLOSE_TIMEOUT
+        while not any(e[1]["unit"] == unit.id for e in client.get_events(topic_of(plugin))):
+            assert time.monotonic() < deadline, "the START never reached the scheduler"
+            time.sleep(0.02)
+    fault_jobs.faulty(unit)
+
+
+KILL_ONCE = Job(kill_once_its_start_is_known, fault_jobs.setup, fault_jobs.SUFFIX)
+
+
 def test_a_unit_run_again_after_its_worker_died_logs_each_attempt(
     tmp_path: Path, scheduler: str
 ) -> None:
@@ -290,6 +309,7 @@ def test_a_unit_run_again_after_its_worker_died_logs_each_attempt(
     healthy = [f"ok-{n}" for n in range(5)]
     write_units(tmp_path, ["kill-1", *healthy])
     args = job_args("FAULTY", "--backend", "dask", "--scheduler", scheduler)
+    args += ["--job", "tests.test_dask_backend:KILL_ONCE"]  # the last --job counts
     result = fault_cli("run", *args, cwd=tmp_path, timeout=CLOSE_TIMEOUT * 2)
     assert "6 done, 0 skipped (already done), 0 failed, 0 pending" in result.stdout, (
         result.stdout + result.stderr

@@ -31,8 +31,16 @@ from uuid import uuid4
 
 from distributed import Client, Future, KilledWorker, LocalCluster
 
+from .dask_tasks import (
+    FINISHED,
+    STARTED,
+    RunPlugin,
+    TaskResult,
+    result_of,
+    run_unit,
+    topic_of,
+)
 from .dask_workers import check_workers
-from .dask_tasks import FINISHED, STARTED, RunPlugin, TaskResult, result_of, run_unit
 from .events import Event, Outcome, PoolError, Started, UserLog
 from .settings import Settings
 from .worker import Job, describe
@@ -67,7 +75,7 @@ class DaskBackend:
         )
         self.run_token = uuid4().hex[:12]
         self.plugin_name = f"unit-run-{self.run_token}"
-        self.topic = f"{self.plugin_name}-units"
+        self.topic = topic_of(self.plugin_name)
         #: Task key -> (future, unit) of the units submitted and not yet reported.
         self.in_flight: dict[str, tuple[Future[TaskResult], str]] = {}
         #: unit -> (Dask worker address, start time) of the units seen starting.

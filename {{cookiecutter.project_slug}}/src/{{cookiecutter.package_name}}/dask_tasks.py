@@ -29,6 +29,11 @@ MAX_LOG_RECORDS = 200
 STARTED, FINISHED = "started", "finished"
 
 
+def topic_of(plugin_name: str) -> str:
+    """The topic of the run whose plugin is ``plugin_name``: its tasks' STARTED and FINISHED."""
+    return f"{plugin_name}-units"
+
+
 class _SetupFailed(Exception):
     """``setup()`` raised in a Dask worker; every unit there would fail the same way."""
 

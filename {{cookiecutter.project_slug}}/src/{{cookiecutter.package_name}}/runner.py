@@ -250,7 +250,7 @@ def run(
     # Bad unit ids are rejected before anything is created, the lock and state folder included.
     ids = units.load(settings) if unit_ids is None else UnitList.of(unit_ids)
     with RunLock(lock_path(settings)) as lock:
-        outputs = open_store(settings.output)
+        outputs = open_store(settings.output{% if cookiecutter.storage == "s3" %}, settings.storage_timeout{% endif %})
         done = set() if settings.overwrite else checkpoint.done_ids(outputs, job.suffix, job.shape)
         stale: set[str] = set()
         if settings.rerun_stale and done:

@@ -118,8 +118,13 @@ class Worker(Generic[R]):
         """``contain_children``: end the processes a unit leaves running when it ends (only
         where one unit at a time runs in this process)."""
         self.job = job
+{%- if cookiecutter.storage == "s3" %}
+        self.inputs = open_store(settings.input, settings.storage_timeout)
+        self.outputs = open_store(settings.output, settings.storage_timeout)
+{%- else %}
         self.inputs = open_store(settings.input)
         self.outputs = open_store(settings.output)
+{%- endif %}
         self.scratch_root = Path(tempfile.mkdtemp(prefix=f"unit-scratch-{os.getpid()}-"))
         self._scratch_prefix = os.path.join(self.scratch_root, "")
         self.params = settings.params

@@ -1,4 +1,5 @@
-"""No unit waits behind a busy worker while another worker is idle."""
+"""What hangs does not hold up the run: no unit waits behind a busy worker while another
+worker is idle, and ``--timeout`` bounds ``setup()``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from .faultkit import command, environment, job_args, visible, wait_for, write_units
+from .faultkit import cli, command, environment, job_args, visible, wait_for, write_units
 
 
 def test_units_queued_behind_a_hung_unit_go_to_an_idle_worker(tmp_path: Path) -> None:
@@ -33,3 +34,15 @@ def test_units_queued_behind_a_hung_unit_go_to_an_idle_worker(tmp_path: Path) ->
         stdout, stderr = run.communicate(timeout=60)
     assert sorted(visible(tmp_path / "out")) == sorted(f"{unit}.out" for unit in healthy)
     assert "6 done, 0 skipped (already done), 0 failed, 1 pending" in stdout, stdout + stderr
+
+
+def test_a_setup_that_hangs_is_bounded_by_the_timeout(tmp_path: Path) -> None:
+    write_units(tmp_path, ["ok-0", "ok-1", "ok-2"])
+    args = job_args("HANGING_SETUP", "--workers", "2", "--timeout", "1")
+    result = cli("run", *args, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "0 done, 0 skipped (already done), 0 failed, 3 pending" in result.stdout
+    assert (
+        "stopped early: 3 workers in a row died before finishing any unit "
+        "(last: setup() did not finish within 1 s (--timeout))"
+    ) in result.stdout
