@@ -61,6 +61,18 @@ def cli(
     )
 
 
+def start(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start the command line in the background, its output captured as text."""
+    return subprocess.Popen(
+        command(*args),
+        cwd=cwd,
+        env=env or environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def write_units(root: Path, ids: Iterable[str]) -> list[str]:
     """``units.txt`` and an empty ``inputs`` folder in ``root``; returns the ids."""
     ids = list(ids)

@@ -4,20 +4,9 @@ when the run is interrupted; the log names what was ended."""
 from __future__ import annotations
 
 import signal
-import subprocess
 from pathlib import Path
 
-from .faultkit import (
-    alive,
-    cli,
-    command,
-    environment,
-    events,
-    job_args,
-    run_dir_of,
-    wait_for,
-    write_units,
-)
+from .faultkit import alive, cli, events, job_args, run_dir_of, start, wait_for, write_units
 
 
 def started_by(root: Path, unit: str) -> list[int]:
@@ -48,14 +37,7 @@ def test_processes_a_unit_leaves_behind_end_with_it(tmp_path: Path) -> None:
 def test_processes_of_a_running_unit_end_with_an_interrupted_run(tmp_path: Path) -> None:
     write_units(tmp_path, ["childhang-1"])
     pids = tmp_path / "inputs" / "childhang-1.pids"
-    run = subprocess.Popen(
-        command("run", *job_args("FAULTY", "--workers", "1")),
-        cwd=tmp_path,
-        env=environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    run = start("run", *job_args("FAULTY", "--workers", "1"), cwd=tmp_path)
     try:
         wait_for(lambda: pids.exists() and len(pids.read_text().split()) == 2, 60, "the unit")
     finally:

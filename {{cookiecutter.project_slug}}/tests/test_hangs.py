@@ -4,10 +4,9 @@ worker is idle, and ``--timeout`` bounds ``setup()``."""
 from __future__ import annotations
 
 import signal
-import subprocess
 from pathlib import Path
 
-from .faultkit import cli, command, environment, job_args, visible, wait_for, write_units
+from .faultkit import cli, job_args, start, visible, wait_for, write_units
 
 
 def test_units_queued_behind_a_hung_unit_go_to_an_idle_worker(tmp_path: Path) -> None:
@@ -15,14 +14,7 @@ def test_units_queued_behind_a_hung_unit_go_to_an_idle_worker(tmp_path: Path) ->
     # done by the other worker, including the one first handed to the hung unit's worker.
     healthy = [f"ok-{n}" for n in range(6)]
     write_units(tmp_path, ["hang-1", *healthy])
-    run = subprocess.Popen(
-        command("run", *job_args("FAULTY", "--workers", "2")),
-        cwd=tmp_path,
-        env=environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    run = start("run", *job_args("FAULTY", "--workers", "2"), cwd=tmp_path)
     try:
         wait_for(
             lambda: len(visible(tmp_path / "out")) == len(healthy),

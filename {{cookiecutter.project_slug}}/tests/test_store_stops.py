@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import PROJECT_ROOT
-from .faultkit import command, environment, job_args, write_units
+from .faultkit import environment, job_args, start, write_units
 from .s3server import BUCKET, _environment
 
 
@@ -48,14 +48,7 @@ def test_a_store_that_stops_answering_fails_units_and_the_run_stops(
     write_units(tmp_path, [f"ok-{n}" for n in range(20)])
     args = job_args("FAULTY", "--workers", "2", "--output", f"s3://{BUCKET}/out")
     args += ["--storage-timeout", "0.5", "--max-consecutive-failures", "3"]
-    run = subprocess.Popen(
-        command("run", *args),
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    run = start("run", *args, cwd=tmp_path, env=env)
     try:
         assert run.stderr is not None
         before = []
