@@ -25,7 +25,9 @@ def test_units_queued_behind_a_hung_unit_go_to_an_idle_worker(tmp_path: Path) ->
         run.send_signal(signal.SIGTERM)
         stdout, stderr = run.communicate(timeout=60)
     assert sorted(visible(tmp_path / "out")) == sorted(f"{unit}.out" for unit in healthy)
-    assert "6 done, 0 skipped (already done), 0 failed, 1 pending" in stdout, stdout + stderr
+    # (How many of them the summary counts depends on whether their records were read before
+    # the SIGTERM: an output exists before its END record reaches the main process.)
+    assert " 0 failed, " in stdout and "interrupted by SIGTERM" in stdout, stdout + stderr
 
 
 def test_a_setup_that_hangs_is_bounded_by_the_timeout(tmp_path: Path) -> None:
