@@ -178,7 +178,10 @@ def test_a_unit_past_the_timeout_fails_and_its_worker_is_restarted(
     assert (summary.done, summary.failed) == (11, 1)
     assert summary.causes == {"Timeout": 1}
     assert not (workdir / "output" / "tile_003.txt").exists()
-    assert len(worker_pids(scheduler)) == WORKERS  # the restarted worker is back
+    with Client(scheduler, timeout=CLOSE_TIMEOUT, set_as_default=False) as client:
+        # The restarted worker comes back (in its own time on a busy machine).
+        client.wait_for_workers(WORKERS, timeout=CLOSE_TIMEOUT)
+    assert len(worker_pids(scheduler)) == WORKERS
 
 
 def test_a_scheduler_without_the_dask_backend_is_a_user_error(workdir: Path) -> None:
