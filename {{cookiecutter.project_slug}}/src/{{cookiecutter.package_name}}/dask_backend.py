@@ -41,7 +41,7 @@ from .dask_tasks import (
     topic_of,
 )
 from .dask_workers import check_workers
-from .events import Event, Outcome, PoolError, Started, UserLog
+from .events import WAITING, Event, Outcome, PoolError, Started, UserLog
 from .settings import Settings
 from .worker import Job, describe
 
@@ -189,6 +189,7 @@ class DaskBackend:
             try:
                 kind, news = self.inbox.get(timeout=POLL_SECONDS)
             except queue.Empty:
+                yield WAITING
                 # Nothing happened for a while: look at the running units and the cluster.
                 yield from self._time_out(client)
                 if client.nthreads():

@@ -48,7 +48,15 @@ class UserLog(NamedTuple):
     at: float
 
 
-Event = Started | Outcome | UserLog
+class Waiting(NamedTuple):
+    """The backend waits for news: what it reported so far should reach the disk now (the
+    log writes lines in batches, so a quiet spell must not keep the last ones in memory)."""
+
+
+#: The one Waiting event.
+WAITING = Waiting()
+
+Event = Started | Outcome | UserLog | Waiting
 
 
 class PoolError(Exception):

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .dispatch import Dispatcher
-from .events import Event, PoolError, Started, UserLog
+from .events import WAITING, Event, PoolError, Started, UserLog
 from .settings import Settings
 from .supervisor import Supervisor
 from .watchdog import WATCH_SECONDS, wait_seconds, watch
@@ -89,13 +89,17 @@ class LocalPool:
                 for slot in slots:
                     dispatch.refill(slot)
                 exited: list[WorkerSlot] = []
+                news = False
                 for slot, is_sentinel in workers.exited(wait_seconds(slots, self.settings)):
+                    news = True
                     if not is_sentinel:
                         events = self._drain(slot)
                         dispatch.refill(slot)
                         yield from events
                     elif slot not in exited:
                         exited.append(slot)
+                if not news:
+                    yield WAITING
                 for slot in exited:
                     yield from self._bury(slot)
                 if time.monotonic() - watched >= min(WATCH_SECONDS, self.settings.timeout or 1):

@@ -22,7 +22,7 @@ from typing import Any
 import tqdm
 
 from . import checkpoint, lastrun, params, provenance, units
-from .events import Event, Outcome, PoolError, Started, UserLog
+from .events import WAITING, Event, Outcome, PoolError, Started, UserLog, Waiting
 from .failures import RETRY_LIST, FailureLog, latest_failures, retry_list, write_ids
 from .inputs import Inputs
 from .lock import RunLock
@@ -154,11 +154,16 @@ class _Recorder:
             self.log.write("START", event.unit, at=event.at, worker=event.worker)
         elif isinstance(event, UserLog):
             self.log.write("LOG", event.unit, level=event.level, at=event.at, message=event.message)
+        elif isinstance(event, Waiting):
+            self.log.flush()
         else:
             self.finished(event)
 
     def finished(self, outcome: Outcome) -> None:
         progress = self.progress
+        # Stamped when the unit ended, not when its record arrived (workers send records in
+        # batches): read per worker, the log is in time order.
+        ended = outcome.started + outcome.seconds
         if outcome.ok:
             progress.done += 1
             self.ledger.add(outcome.unit)
@@ -167,6 +172,7 @@ class _Recorder:
             self.log.write(
                 "END",
                 outcome.unit,
+                at=ended,
                 seconds=outcome.seconds,
                 output=outcome.output,
                 skipped=outcome.skipped,
@@ -182,6 +188,7 @@ class _Recorder:
                 "FAIL",
                 outcome.unit,
                 level="ERROR",
+                at=ended,
                 echo=True,
                 seconds=outcome.seconds,
                 error=f"{outcome.error}: {outcome.message}",
@@ -211,6 +218,7 @@ def _serial(job: Job[Any], settings: Settings, unit_ids: Iterable[str]) -> Itera
     try:
         for unit_id in unit_ids:
             yield Started(unit_id, os.getpid(), time.time())
+            yield WAITING  # the START line on disk before the unit runs, however long
             yield worker.attempt(unit_id, capture=False)
     finally:
         worker.close()

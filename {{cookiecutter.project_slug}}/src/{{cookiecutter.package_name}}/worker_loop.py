@@ -32,6 +32,10 @@ START, END, LOG, RETIRE, SETUP_FAILED = "start", "end", "log", "retire", "setup-
 PR_SET_PDEATHSIG = 1
 #: A worker sends its records at least this often, in seconds, and at the end of each chunk.
 FLUSH_SECONDS = 0.01
+#: The main process's request for the records a worker holds while a long unit runs (see
+#: ``watchdog.py``). SIGWINCH because every process ignores it by default: a request that
+#: reaches a process without this module's handler does nothing.
+RECORDS_SIGNAL = signal.SIGWINCH
 
 
 def send(conn: Connection, message: Any) -> None:
@@ -92,6 +96,17 @@ def worker_main(
             outbox.append(unsent_start.pop())
         outbox.append((LOG, *record))
 
+    in_unit = False
+
+    def send_records(signum: int, frame: object) -> None:
+        """On request, send the records of the units done before the one running now: its
+        START is logged only after them. Only inside a unit: the loop never sends then."""
+        if in_unit and outbox:
+            records = outbox[:]
+            del outbox[: len(records)]
+            send(conn, records)
+
+    signal.signal(RECORDS_SIGNAL, send_records)
     handler = ForwardingHandler(forward)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -115,7 +130,9 @@ def worker_main(
                     continue
                 handler.unit = unit_id
                 unsent_start[:] = [(START, unit_id, started)]
+                in_unit = True
                 outbox.append((END, worker.attempt(unit_id)))
+                in_unit = False
                 board.end(position)
                 position += 1
                 done += 1

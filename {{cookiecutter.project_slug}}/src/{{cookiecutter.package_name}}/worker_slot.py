@@ -26,6 +26,8 @@ class WorkerSlot:
     #: The positions (not yet reported finished) whose START has been reported.
     announced: set[int] = field(default_factory=set)
     retiring: bool = False
+    #: The position of the long unit for which the worker was asked for its records.
+    asked: int = -1
     #: The board when its units were taken back (it was stuck): it gets no more until the
     #: board moves on.
     stalled: tuple[float, float] | None = None
