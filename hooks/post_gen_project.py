@@ -21,6 +21,7 @@ ONLY_FOR: dict[str, bool] = {
     "LICENSE": LICENSE != "Proprietary",
     f"src/{PACKAGE_NAME}/dask_backend.py": SCALE_OUT == "dask",
     f"src/{PACKAGE_NAME}/dask_workers.py": SCALE_OUT == "dask",
+    f"src/{PACKAGE_NAME}/dask_tasks.py": SCALE_OUT == "dask",
     "tests/test_dask_backend.py": SCALE_OUT == "dask",
     # Starts clusters of its own (CI time): in one combination only.
     "tests/test_dask_workers.py": SCALE_OUT == "dask" and STORAGE == "local",
@@ -31,6 +32,8 @@ ONLY_FOR: dict[str, bool] = {
     "tests/test_slurm_cluster.py": SCALE_OUT == "slurm" and STORAGE == "local",
     "tests/test_s3.py": STORAGE == "s3",
     "tests/s3server.py": STORAGE == "s3",
+    # Starts a server of its own and does not depend on the scale-out (CI time): one combination.
+    "tests/test_store_stops.py": STORAGE == "s3" and SCALE_OUT == "none",
 }
 
 

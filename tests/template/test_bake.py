@@ -37,9 +37,13 @@ COMMON = {
             "__init__.py",
             "__main__.py",
             "py.typed",
+            "board.py",
             "checkpoint.py",
+            "children.py",
             "cli.py",
+            "dispatch.py",
             "errors.py",
+            "events.py",
             "failures.py",
             "gather.py",
             "lastrun.py",
@@ -54,12 +58,17 @@ COMMON = {
             "provenance.py",
             "runner.py",
             "settings.py",
+            "start_method.py",
             "status.py",
             "storage.py",
+            "supervisor.py",
             "unitlist.py",
             "testing.py",
             "units.py",
+            "watchdog.py",
             "worker.py",
+            "worker_loop.py",
+            "worker_slot.py",
             *(f"report/{name}.py" for name in ("__init__", "source", "model", "figures", "page")),
         )
     ),
@@ -72,8 +81,10 @@ COMMON = {
             "faultkit.py",
             "test_anywhere.py",
             "test_checkpoint.py",
+            "test_child_processes.py",
             "test_cli.py",
             "test_faults.py",
+            "test_hangs.py",
             "test_interrupts.py",
             "test_log.py",
             "test_report.py",
@@ -103,8 +114,12 @@ def expected_tree(combo: Combo) -> set[str]:
     if combo.license != "Proprietary":
         files.add("LICENSE")
     if combo.scale_out == "dask":
-        files |= {f"src/{combo.package}/dask_backend.py", "tests/test_dask_backend.py"}
-        files.add(f"src/{combo.package}/dask_workers.py")
+        files |= {
+            f"src/{combo.package}/dask_backend.py",
+            f"src/{combo.package}/dask_tasks.py",
+            f"src/{combo.package}/dask_workers.py",
+            "tests/test_dask_backend.py",
+        }
         if combo.storage == "local":
             files.add("tests/test_dask_workers.py")
     if combo.scale_out == "slurm":
@@ -113,6 +128,8 @@ def expected_tree(combo: Combo) -> set[str]:
             files |= {"tests/slurmcluster.py", "tests/test_slurm_cluster.py"}
     if combo.storage == "s3":
         files |= {"tests/test_s3.py", "tests/s3server.py"}
+        if combo.scale_out == "none":
+            files.add("tests/test_store_stops.py")
     return files
 
 

@@ -166,6 +166,10 @@ def convert(root: Path, package: str) -> list[str]:
     # 5. yaml has no type hints (and types-PyYAML is not installed): silence it.
     untyped = re.compile(r"(# Libraries without type hints or stubs.*?\nmodule = \[)", re.DOTALL)
     assert untyped.search(pyproject), "the ignore_missing_imports override is gone"
+    # The example's parameters go with it (this job declares no Params).
+    example_params = f"[tool.{package}.params]\ndecimals = 6\n"
+    assert example_params in pyproject
+    pyproject = pyproject.replace(example_params, f"[tool.{package}.params]\n")
     pyproject = untyped.sub(r'\1"yaml.*", ', pyproject.replace(table, mine))
     (root / "pyproject.toml").write_text(pyproject)
     # 4. The example goes; tests/test_process.py is adapted to a sample of the inputs.

@@ -8,6 +8,9 @@ faulty units:
   would), then the unit succeeds (a marker file in the input folder remembers the first time);
 - ``hang-*``: never returns;
 - ``bad-*``: raises ``ValueError``;
+- ``child-*``: starts ``sleep 1000`` and, through a shell, a grandchild ``sleep 1001`` that
+  is orphaned at once, writes their pids to ``<input>/<id>.pids``, then raises ``ValueError``;
+  ``childhang-*`` does the same, then hangs;
 - ``big-*``: writes more than the worker's file-size limit (``RLIMIT_FSIZE``, set by ``setup``
   when ``FAULT_FSIZE_LIMIT`` is set), so the write fails with ``EFBIG`` half-way;
 - anything else: writes ``expected_output(id)`` in a few pieces over ``FAULT_SLEEP`` seconds,
@@ -22,6 +25,7 @@ import logging
 import os
 import resource
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -57,15 +61,17 @@ def setup(settings: Settings) -> Path:
 
 def faulty(unit: Unit[Path]) -> None:
     kind = unit.id.split("-", 1)[0]
+    if kind in ("child", "childhang"):
+        start_children(unit)
     if kind == "kill":
         marker = unit.resources / f"{unit.id}.killed"
         if not marker.exists():
             marker.touch()
             os.kill(os.getpid(), signal.SIGKILL)
-    elif kind == "hang":
+    elif kind in ("hang", "childhang"):
         while True:
             time.sleep(1)
-    elif kind == "bad":
+    elif kind in ("bad", "child"):
         raise ValueError(f"{unit.id} is bad on purpose")
     elif kind == "big":
         with unit.output.open("wb") as handle:
@@ -84,6 +90,28 @@ def faulty(unit: Unit[Path]) -> None:
 
 
 FAULTY = Job(faulty, setup, SUFFIX)
+
+
+def hanging_setup(settings: Settings) -> Path:
+    """A setup() that never returns, as one waiting on a store that stopped answering."""
+    while True:
+        time.sleep(1)
+
+
+HANGING_SETUP = Job(faulty, hanging_setup, SUFFIX)
+
+
+def start_children(unit: Unit[Path]) -> None:
+    """A child left running, and a grandchild whose parent (a shell) exits at once."""
+    child = subprocess.Popen(["sleep", "1000"])
+    shell = subprocess.run(
+        ["sh", "-c", "sleep 1001 >/dev/null 2>&1 & echo $!"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pids = [child.pid, int(shell.stdout)]
+    (unit.resources / f"{unit.id}.pids").write_text(" ".join(map(str, pids)))
 
 
 def setup_counted(settings: Settings) -> Path:

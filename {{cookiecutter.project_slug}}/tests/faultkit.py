@@ -61,6 +61,18 @@ def cli(
     )
 
 
+def start(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start the command line in the background, its output captured as text."""
+    return subprocess.Popen(
+        command(*args),
+        cwd=cwd,
+        env=env or environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def write_units(root: Path, ids: Iterable[str]) -> list[str]:
     """``units.txt`` and an empty ``inputs`` folder in ``root``; returns the ids."""
     ids = list(ids)
@@ -129,3 +141,26 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+def assert_each_worker_in_time_order(records: list[dict[str, Any]]) -> None:
+    """Read per worker (a unit's lines belong to the worker its START names), the log is in
+    time order: one unit at a time - its START, its LOG lines, its END or FAIL - and the
+    timestamps never go back."""
+    worker_of = {r["unit"]: r["worker"] for r in records if r["event"] == "START"}
+    per_worker: dict[int, list[dict[str, Any]]] = {}
+    for record in records:
+        if record["unit"] in worker_of:
+            per_worker.setdefault(worker_of[record["unit"]], []).append(record)
+    for worker, lines in per_worker.items():
+        stamps = [r["ts"] for r in lines]
+        assert stamps == sorted(stamps), worker
+        running = None
+        for record in lines:
+            if record["event"] == "START":
+                assert running is None, (worker, running, record)
+                running = record["unit"]
+            else:
+                assert record["unit"] == running, (worker, running, record)
+                if record["event"] in ("END", "FAIL"):
+                    running = None

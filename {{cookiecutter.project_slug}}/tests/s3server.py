@@ -9,8 +9,10 @@ counts are measured where they are paid: at the server.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -130,3 +132,30 @@ def seed(prefix: str, names: Iterable[str], body: bytes = b"{}") -> None:
     bucket, _, key_prefix = prefix.partition("/")
     for name in names:
         backend.put_object(bucket, f"{key_prefix}/{name}", body)
+
+
+def main() -> None:
+    """``python -m tests.s3server``: the server in a process of its own (which a test can
+    SIGSTOP, as a store that stops answering), with bucket ``BUCKET``; prints its endpoint
+    URL, then serves."""
+    s3_backends[DEFAULT_ACCOUNT_ID]["aws"].create_bucket(BUCKET, "us-east-1")
+    server = make_server(
+        "127.0.0.1",
+        0,
+        DomainDispatcherApplication(create_backend_app),
+        threaded=True,
+        request_handler=QuietHandler,
+    )
+    url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    # moto loads its S3 code on the first request: make it now, not in the test's first call.
+    with urllib.request.urlopen(f"{url}/{BUCKET}?list-type=2", timeout=120) as answer:
+        answer.read()
+    sys.stdout.write(url + "\n")
+    sys.stdout.flush()
+    thread.join()
+
+
+if __name__ == "__main__":
+    main()

@@ -18,16 +18,21 @@ from typing import Any
 
 import dask
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, get_client, get_worker
 
 from {{ cookiecutter.package_name }} import runner
 from {{ cookiecutter.package_name }}.dask_backend import DaskBackend
-from {{ cookiecutter.package_name }}.pool import Started
+from {{ cookiecutter.package_name }}.dask_tasks import topic_of
+from {{ cookiecutter.package_name }}.events import Outcome, Started
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.units import Unit
-from {{ cookiecutter.package_name }}.worker import Job, Outcome
+from {{ cookiecutter.package_name }}.worker import Job
 
+from . import fault_jobs
 from .conftest import cli, settings
+from .faultkit import cli as fault_cli
+from .faultkit import events as fault_events
+from .faultkit import job_args, run_dir_of, visible, write_units
 
 WORKERS = 2
 CLOSE_TIMEOUT = 60
@@ -173,7 +178,10 @@ def test_a_unit_past_the_timeout_fails_and_its_worker_is_restarted(
     assert (summary.done, summary.failed) == (11, 1)
     assert summary.causes == {"Timeout": 1}
     assert not (workdir / "output" / "tile_003.txt").exists()
-    assert len(worker_pids(scheduler)) == WORKERS  # the restarted worker is back
+    with Client(scheduler, timeout=CLOSE_TIMEOUT, set_as_default=False) as client:
+        # The restarted worker comes back (in its own time on a busy machine).
+        client.wait_for_workers(WORKERS, timeout=CLOSE_TIMEOUT)
+    assert len(worker_pids(scheduler)) == WORKERS
 
 
 def test_a_scheduler_without_the_dask_backend_is_a_user_error(workdir: Path) -> None:
@@ -235,9 +243,17 @@ def test_a_unit_that_kills_its_worker_fails_alone_as_worker_died(
     assert len(starts) == 12 and set(starts.values()) == {1} and starts == ends
 
 
-def test_results_lost_with_a_worker_are_computed_again_and_reported_once(
-    workdir: Path, strict_scheduler: str
-) -> None:
+def dies_on_tile_005_once_its_worker_holds_no_result(unit: Unit[Path]) -> None:
+    """As ``dies_on_tile_005``, but tile_005 first waits (a while at most) until the cluster
+    has let go of the results its worker holds: until the client released them."""
+    if unit.id == "tile_005":
+        deadline = time.monotonic() + 20
+        while get_worker().data and time.monotonic() < deadline:
+            time.sleep(0.02)
+    dies_on_tile_005(unit)
+
+
+def test_a_dead_worker_runs_no_finished_unit_again(workdir: Path, strict_scheduler: str) -> None:
     config = settings(workdir, backend="dask", scheduler=strict_scheduler)
     with Client(strict_scheduler, timeout=CLOSE_TIMEOUT, set_as_default=False) as client:
         client.wait_for_workers(WORKERS, timeout=CLOSE_TIMEOUT)  # one may still be restarting
@@ -247,13 +263,14 @@ def test_results_lost_with_a_worker_are_computed_again_and_reported_once(
     ids += [f"tile_{n:03d}" for n in range(12) if f"tile_{n:03d}" not in ids]
     attempts = workdir / "runs" / "attempts"
     (workdir / "output").mkdir()  # what the runner's outputs.prepare() does
+    job = Job(dies_on_tile_005_once_its_worker_holds_no_result, attempts_folder, ".txt")
     starts: list[str] = []
     outcomes: list[Outcome] = []
-    for event in DaskBackend(Job(dies_on_tile_005, attempts_folder, ".txt"), config).events(ids):
+    for event in DaskBackend(job, config).events(ids):
         if isinstance(event, Started):
             if not starts:
-                # A busy consumer: fetch no result until tile_005 has killed its worker, so
-                # that the results of the units that worker finished before die with it.
+                # A busy consumer: it takes no event until tile_005 has killed its worker. The
+                # units that worker finished before must not run again all the same.
                 deadline = time.monotonic() + CLOSE_TIMEOUT
                 while not list(attempts.glob("tile_005-*")):
                     assert time.monotonic() < deadline, "tile_005 never started"
@@ -265,7 +282,44 @@ def test_results_lost_with_a_worker_are_computed_again_and_reported_once(
     failed = [(o.unit, o.error) for o in outcomes if not o.ok]
     assert failed == [("tile_005", "WorkerDied")], [o for o in outcomes if not o.ok]
     ran = Counter(path.name.split("-")[0] for path in attempts.iterdir())
-    assert sum(ran.values()) > len(ids)  # some units ran twice: their results were lost
+    assert ran == Counter(ids)  # once each
     assert sorted(path.name for path in (workdir / "output").iterdir()) == sorted(
         f"{unit_id}.txt" for unit_id in ids if unit_id != "tile_005"
     )
+
+
+def kill_once_its_start_is_known(unit: Unit[Path]) -> None:
+    """``fault_jobs.faulty``, but a ``kill-*`` unit kills its worker only once the scheduler
+    has the unit's START (an attempt whose worker dies before it could tell anyone that it
+    began cannot be logged)."""
+    if unit.id.startswith("kill-") and not (unit.resources / f"{unit.id}.killed").exists():
+        [plugin] = [name for name in get_worker().plugins if name.startswith("unit-run-")]
+        client = get_client()
+        deadline = time.monotonic() + CLOSE_TIMEOUT
+        while not any(e[1]["unit"] == unit.id for e in client.get_events(topic_of(plugin))):
+            assert time.monotonic() < deadline, "the START never reached the scheduler"
+            time.sleep(0.02)
+    fault_jobs.faulty(unit)
+
+
+KILL_ONCE = Job(kill_once_its_start_is_known, fault_jobs.setup, fault_jobs.SUFFIX)
+
+
+def test_a_unit_run_again_after_its_worker_died_logs_each_attempt(
+    tmp_path: Path, scheduler: str
+) -> None:
+    # kill-1 SIGKILLs its Dask worker the first time; Dask runs it again on another worker.
+    healthy = [f"ok-{n}" for n in range(5)]
+    write_units(tmp_path, ["kill-1", *healthy])
+    args = job_args("FAULTY", "--backend", "dask", "--scheduler", scheduler)
+    args += ["--job", "tests.test_dask_backend:KILL_ONCE"]  # the last --job counts
+    result = fault_cli("run", *args, cwd=tmp_path, timeout=CLOSE_TIMEOUT * 2)
+    assert "6 done, 0 skipped (already done), 0 failed, 0 pending" in result.stdout, (
+        result.stdout + result.stderr
+    )
+    records = fault_events(run_dir_of(tmp_path, result.stdout))
+    starts = [r for r in records if r["event"] == "START" and r["unit"] == "kill-1"]
+    assert len(starts) == 2 and starts[0]["worker"] != starts[1]["worker"]
+    ends = Counter(r["unit"] for r in records if r["event"] in ("END", "FAIL"))
+    assert ends == Counter(["kill-1", *healthy])
+    assert sorted(visible(tmp_path / "out")) == sorted(f"{u}.out" for u in ["kill-1", *healthy])

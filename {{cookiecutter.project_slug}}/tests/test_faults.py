@@ -19,8 +19,8 @@ import pytest
 
 from {{ cookiecutter.package_name }} import process, runner
 from {{ cookiecutter.package_name }}.errors import UserError
+from {{ cookiecutter.package_name }}.events import Event
 from {{ cookiecutter.package_name }}.lock import RunLock
-from {{ cookiecutter.package_name }}.pool import Event
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.worker import Job, Worker, load_job
 
@@ -29,6 +29,7 @@ from .conftest import settings
 from .faultkit import (
     COMMAND,
     alive,
+    assert_each_worker_in_time_order,
     children,
     cli,
     command,
@@ -368,6 +369,7 @@ def test_the_log_stays_well_formed_with_many_workers(tmp_path: Path) -> None:
             in_order[record["unit"]].append(record["event"])
     for unit_id, sequence in in_order.items():  # START first, then its LOG lines, then the end
         assert sequence[0] == "START" and sequence[-1] in ("END", "FAIL"), (unit_id, sequence)
+    assert_each_worker_in_time_order(records)
 
 
 def test_a_backend_that_ends_early_is_a_stopped_run_not_a_complete_one(

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.pool import GRACE_SECONDS
+from {{ cookiecutter.package_name }}.supervisor import GRACE_SECONDS
 
 from . import fault_jobs
 from .faultkit import (

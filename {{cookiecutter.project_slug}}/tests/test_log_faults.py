@@ -1,16 +1,33 @@
-"""The logs and the unit list under hostile text, through the real command line: whatever a
-unit's messages, paths or step names hold, every line of ``run.log``, ``events.jsonl`` and
-``failures.jsonl`` is one line of UTF-8 that parses, and a unit list is split at newlines only."""
+"""The logs and the unit list through the real command line: whatever a unit's messages,
+paths or step names hold, every line of ``run.log``, ``events.jsonl`` and ``failures.jsonl`` is
+one line of UTF-8 that parses; lines are on disk while units run, each worker's in time order;
+a unit list is split at newlines only."""
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from .fault_jobs import SEPARATORS, UNDECODABLE
-from .faultkit import COMMAND, cli, events, job_args, run_dir_of, visible, write_units
+from .faultkit import (
+    COMMAND,
+    assert_each_worker_in_time_order,
+    children,
+    cli,
+    command,
+    environment,
+    events,
+    job_args,
+    run_dir_of,
+    run_dirs,
+    visible,
+    wait_for,
+    write_units,
+)
 
 
 def lines_of(path: Path) -> list[str]:
@@ -109,3 +126,40 @@ def test_a_units_file_from_windows_is_read_as_written(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert set(visible(tmp_path / "out")) == {"a.out", "c.out"}
     assert {r["unit"] for r in events(run_dir_of(tmp_path, result.stdout))} >= {"a", "c"}
+
+
+def test_lines_reach_the_disk_while_a_unit_hangs_and_in_order(tmp_path: Path) -> None:
+    """A hung unit right after quick ones, all in one chunk of one worker: while it hangs,
+    the quick units' END lines and then its START line (naming the worker, for py-spy) are
+    on disk, in both logs, without waiting for the run to end."""
+    quick = [f"ok-{n}" for n in range(40)]
+    write_units(tmp_path, [*quick, "hang-1"])
+    args = job_args("FAULTY", "--workers", "1", "--chunksize", str(len(quick) + 1))
+    run = subprocess.Popen(
+        command("run", *args),
+        cwd=tmp_path,
+        env=environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def hang_started() -> bool:
+            logs = list((tmp_path / "runs").glob("*/run.log"))
+            return bool(logs) and " START hang-1 " in logs[0].read_text(encoding="utf-8")
+
+        wait_for(hang_started, 60, "the hung unit's START line on disk")
+        [run_dir] = run_dirs(tmp_path / "runs")
+        human = lines_of(run_dir / "run.log")
+        records = events(run_dir)  # the machine log is on disk too, as far
+        assert [line.split()[2:4] for line in human] == [[r["event"], r["unit"] or "-"] for r in records]
+        assert [(r["event"], r["unit"]) for r in records[1:]] == [
+            *((event, unit) for unit in quick for event in ("START", "END")),
+            ("START", "hang-1"),
+        ]
+        assert_each_worker_in_time_order(records)
+        assert records[-1]["worker"] in children(run.pid)  # the worker, alive, to inspect
+    finally:
+        run.send_signal(signal.SIGTERM)
+        run.wait(timeout=30)
+    assert run.returncode == 128 + signal.SIGTERM

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.pool import GRACE_SECONDS
+from {{ cookiecutter.package_name }}.supervisor import GRACE_SECONDS
 
 from . import fault_jobs
 from .faultkit import (
@@ -34,7 +34,7 @@ METHODS = ["fork", "forkserver", "spawn"]
 
 CHOICE = """
 import threading
-from {{ cookiecutter.package_name }}.pool import default_start_method
+from {{ cookiecutter.package_name }}.start_method import default_start_method
 from {{ cookiecutter.package_name }}.runner import _Bar
 
 bar = _Bar(total=2, disable=True)  # what every run makes, shown or not

@@ -71,6 +71,13 @@ def _execution(parser: argparse.ArgumentParser) -> None:
         "--max-worker-memory-mb", type=int, help="recycle a worker above this memory (MiB)"
     )
     how.add_argument("--timeout", type=float, help="fail a unit after this many seconds")
+{%- if cookiecutter.storage == "s3" %}
+    how.add_argument(
+        "--storage-timeout",
+        type=float,
+        help="seconds a storage request may wait to connect or for an answer (default: 30)",
+    )
+{%- endif %}
     how.add_argument(
         "--max-consecutive-failures",
         type=int,

@@ -4,46 +4,46 @@ Without ``--scheduler`` it starts a ``LocalCluster`` of ``--workers`` worker pro
 machine, one thread each; with ``--scheduler ADDRESS`` it joins an existing cluster (``dask
 scheduler`` and ``dask worker`` on your servers, dask-jobqueue, Kubernetes, ...).
 
-A task is one unit. The Dask worker runs it through the same ``Worker.attempt`` as the local
-pool: the unit writes its own output to the shared storage and only the small ``Outcome``
-record comes back, never the data. Each Dask worker process holds ONE ``Worker`` (so
-``setup()`` runs once per worker process, not per unit) in a worker plugin that lives as long
-as the run. Units are submitted in a bounded window of a few tasks per worker thread, topped up
-as tasks complete (``distributed.as_completed``): a million units never become a million
-futures at once. This module only executes: it yields the same events as the local pool
-(``Started``, ``UserLog``, ``Outcome``), so the runner writes the same log, failure records,
-retry list and progress bar whichever backend ran the units.
+A task is one unit (see ``dask_tasks.py``). The Dask worker runs it through the same
+``Worker.attempt`` as the local pool: the unit writes its own output to the shared storage and
+only the small ``Outcome`` record comes back, never the data. Units are submitted in a bounded
+window of a few tasks per worker thread, topped up as tasks complete: a million units never
+become a million futures at once. This module only executes: it yields the same events as the
+local pool (``events.py``), so the runner writes the same log, failure records, retry list and
+progress bar whichever backend ran the units.
+
+Each unit's ``process()`` runs once, unless its worker died while running it; then Dask runs it
+again (up to its ``allowed-failures``) and each attempt has its own START line.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import threading
 import time
+from asyncio import CancelledError
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from itertools import islice
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import uuid4
 
-from distributed import (
-    Client,
-    Future,
-    KilledWorker,
-    LocalCluster,
-    WorkerPlugin,
-    as_completed,
-    get_worker,
-)
+from distributed import Client, Future, KilledWorker, LocalCluster
 
+from .dask_tasks import (
+    FINISHED,
+    STARTED,
+    RunPlugin,
+    TaskResult,
+    result_of,
+    run_unit,
+    topic_of,
+)
 from .dask_workers import check_workers
-from .log import ForwardingHandler
-from .pool import Event, PoolError, Started, UserLog
+from .events import WAITING, Event, Outcome, PoolError, Started, UserLog
 from .settings import Settings
-from .worker import Job, Outcome, Worker, describe
+from .worker import Job, describe
 
 #: Tasks in flight per worker thread: enough that no worker waits for its next unit.
 TASKS_PER_THREAD = 4
@@ -55,92 +55,6 @@ CLOSE_TIMEOUT = 30.0
 POLL_SECONDS = 1.0
 #: Give up when the cluster has had no worker at all for this long.
 NO_WORKER_SECONDS = 300.0
-#: At most this many of a unit's own log records come back with its outcome.
-MAX_LOG_RECORDS = 200
-
-
-class _SetupFailed(Exception):
-    """``setup()`` raised in a Dask worker; every unit there would fail the same way."""
-
-
-class TaskResult(NamedTuple):
-    """What a task sends back: the outcome (or why setup failed) and the unit's log records."""
-
-    outcome: Outcome | None
-    pid: int
-    logs: list[tuple[str, str, float]]
-    setup_error: str | None = None
-
-
-class RunPlugin(WorkerPlugin):
-    """Holds one ``Worker`` per Dask worker process for one run; closes it at the end."""
-
-    def __init__(self, job: Job[Any], settings: Settings, name: str) -> None:
-        self.job = job
-        self.settings = settings
-        self.name = name
-        self._worker: Worker[Any] | None = None
-        self._setup_error: str | None = None
-        self._lock: threading.Lock | None = None
-
-    def setup(self, worker: Any) -> None:
-        self._lock = threading.Lock()
-        # The user's INFO records reach the run log, as with the local pool.
-        root = logging.getLogger()
-        root.setLevel(min(root.level or logging.WARNING, logging.INFO))
-
-    def teardown(self, worker: Any) -> None:
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
-
-    def unit_worker(self) -> Worker[Any]:
-        """This process's Worker, created (and ``setup()`` run) by the first unit."""
-        assert self._lock is not None, "the plugin was not set up"
-        with self._lock:
-            if self._setup_error is None and self._worker is None:
-                try:
-                    self._worker = Worker(self.job, self.settings)
-                except Exception as exc:  # noqa: UW302 - reported to the runner, which stops
-                    error, message = describe(exc)
-                    self._setup_error = f"{error}: {message}"
-            if self._worker is None:
-                raise _SetupFailed(self._setup_error)
-            return self._worker
-
-
-def run_unit(plugin_name: str, started_topic: str, unit_id: str) -> TaskResult:
-    """The task: one unit on this Dask worker, its log records collected on the way."""
-    dask_worker = get_worker()
-    pid = os.getpid()
-    plugin = dask_worker.plugins[plugin_name]
-    assert isinstance(plugin, RunPlugin)
-    try:
-        worker = plugin.unit_worker()
-    except _SetupFailed as exc:
-        return TaskResult(None, pid, [], setup_error=str(exc))
-    dask_worker.log_event(
-        started_topic,
-        {"unit": unit_id, "pid": pid, "at": time.time(), "address": dask_worker.address},
-    )
-    records: list[tuple[str, str, float]] = []
-
-    def keep(record: tuple[str, str, str, float]) -> None:
-        if len(records) < MAX_LOG_RECORDS:
-            level, _, message, created = record
-            records.append((level, message, created))
-
-    handler = ForwardingHandler(keep)
-    handler.unit = unit_id
-    this_thread = threading.get_ident()
-    handler.addFilter(lambda record: record.thread == this_thread)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        outcome = worker.attempt(unit_id)
-    finally:
-        root.removeHandler(handler)
-    return TaskResult(outcome, pid, records)
 
 
 def absolute(location: str) -> str:
@@ -161,18 +75,18 @@ class DaskBackend:
         )
         self.run_token = uuid4().hex[:12]
         self.plugin_name = f"unit-run-{self.run_token}"
-        self.started_topic = f"{self.plugin_name}-started"
-        self.in_flight: dict[Future[TaskResult], str] = {}
+        self.topic = topic_of(self.plugin_name)
+        #: Task key -> (future, unit) of the units submitted and not yet reported.
+        self.in_flight: dict[str, tuple[Future[TaskResult], str]] = {}
         #: unit -> (Dask worker address, start time) of the units seen starting.
         self.running: dict[str, tuple[str, float]] = {}
-        #: Start announcements from the workers (filled by the client's event thread).
-        self.starts: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
-        #: One notice per finished task: waiting for the next one needs no polling.
-        self.notices: queue.SimpleQueue[None] = queue.SimpleQueue()
+        #: What happens, in order: ("event", message) from the workers (through the client's
+        #: event thread), ("done", key) when a task's future completes.
+        self.inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        #: Task keys released on their FINISHED event (their futures no longer matter).
+        self.released: set[str] = set()
         #: How many units were submitted so far (a unit's number is part of its task key).
         self.submitted = 0
-        #: Units run again by Dask after a lost result: their next start resets the clock.
-        self.restarted: set[str] = set()
 
     @contextmanager
     def _client(self, units: int) -> Iterator[Client]:
@@ -195,6 +109,18 @@ class DaskBackend:
         ):
             yield client
 
+    def _heard(self, event: tuple[float, dict[str, Any]]) -> None:
+        """On the client's event thread: a task's news. A finished unit's task is released
+        here and now, not when the runner gets to it, so that a worker dying meanwhile does
+        not make Dask compute the unit again."""
+        message = event[1]
+        if message.get("kind") == FINISHED:
+            entry = self.in_flight.get(str(message["key"]))
+            if entry is not None:
+                self.released.add(str(message["key"]))
+                entry[0].release()
+        self.inbox.put(("event", message))
+
     def events(self, units: Iterable[str]) -> Iterator[Event]:
         """Run every unit; yields Started, UserLog and Outcome events as they happen."""
         unit_ids = list(units)
@@ -212,22 +138,24 @@ class DaskBackend:
                 time.time(),
             )
             client.register_plugin(RunPlugin(self.job, self.settings, self.plugin_name))
-            client.subscribe_topic(self.started_topic, lambda event: self.starts.put(event[1]))
+            client.subscribe_topic(self.topic, self._heard)
             try:
                 yield from self._drive(client, unit_ids)
             finally:
-                client.unsubscribe_topic(self.started_topic)
+                client.unsubscribe_topic(self.topic)
                 with suppress(Exception):  # noqa: UW302 - best effort: the cluster may be gone
-                    client.cancel(list(self.in_flight), force=True)
+                    client.cancel([future for future, _ in self.in_flight.values()], force=True)
                     client.unregister_worker_plugin(self.plugin_name)
 
     def _window(self, client: Client) -> int:
         """How many tasks to keep in flight: a few per worker thread of the cluster now."""
         return TASKS_PER_THREAD * max(1, int(sum(client.nthreads().values())))
 
+    def _watch(self, key: str, future: Future[TaskResult]) -> None:
+        future.add_done_callback(lambda _: self.inbox.put(("done", key)))
+
     def _drive(self, client: Client, unit_ids: list[str]) -> Iterator[Event]:
         todo = iter(unit_ids)
-        completed = as_completed(loop=client.loop)
         window = self._window(client)
         no_worker_since: float | None = None
 
@@ -245,28 +173,24 @@ class DaskBackend:
             futures: list[Future[TaskResult]] = client.map(
                 run_unit,
                 [self.plugin_name] * len(batch),
-                [self.started_topic] * len(batch),
+                [self.topic] * len(batch),
                 batch,
                 key=keys,
                 pure=False,
                 retries=0,
             )
             self.submitted += len(batch)
-            for future, unit_id in zip(futures, batch, strict=True):
-                self.in_flight[future] = unit_id
-                watch(future)
-
-        def watch(future: Future[TaskResult]) -> None:
-            future.add_done_callback(lambda _: self.notices.put(None))
-            completed.add(future)
+            for key, future, unit_id in zip(keys, futures, batch, strict=True):
+                self.in_flight[key] = (future, unit_id)
+                self._watch(key, future)
 
         top_up()
         while self.in_flight:
-            yield from self._started()
             try:
-                self.notices.get(timeout=POLL_SECONDS)
+                kind, news = self.inbox.get(timeout=POLL_SECONDS)
             except queue.Empty:
-                # Nothing finished for a while: look at the running units and the cluster.
+                yield WAITING
+                # Nothing happened for a while: look at the running units and the cluster.
                 yield from self._time_out(client)
                 if client.nthreads():
                     no_worker_since = None
@@ -279,74 +203,70 @@ class DaskBackend:
                             f"the Dask cluster has had no worker for {NO_WORKER_SECONDS:g} s"
                         ) from None
                 continue
-            future = next(completed)
-            unit_id = self.in_flight.get(future)
-            if unit_id is None:  # timed out: already reported
-                continue
-            if future.status in ("lost", "pending"):
-                # It finished, but its result was lost with its worker before it was fetched:
-                # Dask computes it again (the unit runs again; its output is replaced
-                # atomically). Its START stays the one already logged.
-                self.restarted.add(unit_id)
-                watch(future)
-                continue
-            del self.in_flight[future]
-            yield from self._started(also=unit_id)
-            yield from self._finished(future, unit_id, self.running.pop(unit_id, None))
+            if kind == "event":
+                yield from self._news(news)
+            else:
+                yield from self._done(str(news))
             top_up()
 
-    def _started(self, also: str | None = None) -> Iterator[Event]:
-        """Started events for the units whose start was announced so far."""
-        waiting = set(self.in_flight.values())
-        while True:
-            try:
-                message = self.starts.get_nowait()
-            except queue.Empty:
-                return
-            unit_id = str(message["unit"])
-            if unit_id in self.restarted and unit_id in self.running:
-                self.restarted.discard(unit_id)
+    def _news(self, message: dict[str, Any]) -> Iterator[Event]:
+        """A unit started (each attempt gets a START), or finished."""
+        key, unit_id = str(message["key"]), str(message["unit"])
+        if message["kind"] == STARTED:
+            if key in self.in_flight:
                 self.running[unit_id] = (str(message["address"]), float(message["at"]))
-                continue
-            if unit_id in self.running or (unit_id != also and unit_id not in waiting):
-                continue
-            self.running[unit_id] = (str(message["address"]), float(message["at"]))
-            yield Started(unit_id, int(message["pid"]), float(message["at"]))
+                yield Started(unit_id, int(message["pid"]), float(message["at"]))
+            return
+        if key in self.in_flight:
+            del self.in_flight[key]
+            yield from self._report(unit_id, result_of(message))
 
-    def _finished(
-        self, future: Future[TaskResult], unit_id: str, start: tuple[str, float] | None
-    ) -> Iterator[Event]:
-        """The events of a finished task: its start (if not seen yet), logs and outcome."""
-        self.restarted.discard(unit_id)
+    def _report(self, unit_id: str, result: TaskResult) -> Iterator[Event]:
+        if result.setup_error is not None:
+            raise PoolError(f"setup() failed in a Dask worker: {result.setup_error}")
+        assert result.outcome is not None
+        if self.running.pop(unit_id, None) is None:
+            yield Started(unit_id, result.pid, result.outcome.started)
+        for level, message, created in result.logs:
+            yield UserLog(level, unit_id, message, created)
+        yield result.outcome
+
+    def _done(self, key: str) -> Iterator[Event]:
+        """A task's future completed; its unit was not reported from the events yet."""
+        entry = self.in_flight.get(key)
+        if entry is None or key in self.released:  # reported (or about to be), or timed out
+            return
+        future, unit_id = entry
+        if future.status in ("lost", "pending"):
+            # Its worker died: Dask runs it again (the next attempt logs its own START).
+            self._watch(key, future)
+            return
         if future.status == "finished":
             try:
-                # Fetched from the worker; if that worker is lost meanwhile, Dask computes
-                # the unit again and this waits for it.
                 result = future.result()
-            except Exception as lost:  # noqa: UW302 - the recomputation failed: report it
-                yield from self._failed(unit_id, start, lost)
+            except (Exception, CancelledError) as lost:  # noqa: UW302 - reported below
+                if key in self.released:  # released meanwhile: its FINISHED event follows
+                    return
+                if key in self.in_flight:
+                    del self.in_flight[key]
+                    yield from self._failed(unit_id, lost)
                 return
-            if result.setup_error is not None:
-                raise PoolError(f"setup() failed in a Dask worker: {result.setup_error}")
-            assert result.outcome is not None
-            if start is None:
-                yield Started(unit_id, result.pid, result.outcome.started)
-            for level, message, created in result.logs:
-                yield UserLog(level, unit_id, message, created)
-            yield result.outcome
+            if key in self.in_flight:  # its FINISHED event may have come meanwhile
+                del self.in_flight[key]
+                yield from self._report(unit_id, result)
             return
         # The task itself failed: its worker died (every time), or the cluster dropped it.
+        del self.in_flight[key]
         error: BaseException | None
         try:
             error = future.exception()
         except BaseException as cancelled:  # noqa: UW302 - a cancelled future raises here
             error = cancelled
-        yield from self._failed(unit_id, start, error)
+        yield from self._failed(unit_id, error)
 
-    def _failed(
-        self, unit_id: str, start: tuple[str, float] | None, exc: BaseException | None
-    ) -> Iterator[Event]:
+    def _failed(self, unit_id: str, exc: BaseException | None) -> Iterator[Event]:
         """The events of a unit whose task failed at the Dask level (not inside process)."""
+        start = self.running.pop(unit_id, None)
         now = time.time()
         began = start[1] if start else now
         if start is None:
@@ -365,12 +285,12 @@ class DaskBackend:
         if not limit:
             return
         now = time.time()
-        for future, unit_id in list(self.in_flight.items()):
+        for key, (future, unit_id) in list(self.in_flight.items()):
             start = self.running.get(unit_id)
             if start is None or now - start[1] <= limit:
                 continue
             address, began = start
-            del self.in_flight[future]
+            del self.in_flight[key]
             del self.running[unit_id]
             future.cancel()
             # A thread cannot be stopped: the worker process is restarted by its nanny.

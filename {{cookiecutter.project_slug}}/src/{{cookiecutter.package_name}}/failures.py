@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any, TextIO
 
+from .events import Outcome
 from .log import read_events, safe_line, timestamp
-from .worker import Outcome
 
 FAILURES_FILE = "failures.jsonl"
 RETRY_LIST = "failed.txt"

@@ -28,8 +28,9 @@ from typing import Any, TextIO
 
 #: The step timings of the unit running in this process (set by the worker around a unit).
 STEPS: ContextVar[dict[str, float] | None] = ContextVar("STEPS", default=None)
-#: How often buffered log lines reach the disk at the latest, in seconds.
-FLUSH_SECONDS = 1.0
+#: How long a line may wait in the buffer while lines keep coming, in seconds. When they stop,
+#: the backend says so (a ``Waiting`` event) and the runner flushes at once.
+FLUSH_SECONDS = 0.5
 #: How often the ETA is recomputed, in seconds (it changes slowly; lines come by thousands).
 ETA_SECONDS = 0.1
 #: A value of a human line is quoted when it holds one of these.

@@ -22,15 +22,17 @@ from typing import Any
 import tqdm
 
 from . import checkpoint, lastrun, params, provenance, units
+from .events import WAITING, Event, Outcome, PoolError, Started, UserLog, Waiting
 from .failures import RETRY_LIST, FailureLog, latest_failures, retry_list, write_ids
 from .inputs import Inputs
 from .lock import RunLock
 from .log import Progress, RunLog, duration, timestamp
-from .pool import Event, LocalPool, PoolError, Started, UserLog, default_start_method
+from .pool import LocalPool
 from .settings import Settings
+from .start_method import default_start_method
 from .storage import StoreUnreachable, open_store
 from .unitlist import UnitList
-from .worker import Job, Outcome, Worker, load_job
+from .worker import Job, Worker, load_job
 
 COMMAND = "{{ cookiecutter.project_slug }}"
 
@@ -113,7 +115,7 @@ def retry_command(settings: Settings) -> str:
 
 class _Bar(tqdm.tqdm):  # type: ignore[type-arg]
     """tqdm without its monitor thread (it only tunes refreshes of stalled bars): with no
-    thread running, workers can be forked (see ``pool.default_start_method``)."""
+    thread running, workers can be forked (see ``start_method.default_start_method``)."""
 
     monitor_interval = 0
 
@@ -152,11 +154,16 @@ class _Recorder:
             self.log.write("START", event.unit, at=event.at, worker=event.worker)
         elif isinstance(event, UserLog):
             self.log.write("LOG", event.unit, level=event.level, at=event.at, message=event.message)
+        elif isinstance(event, Waiting):
+            self.log.flush()
         else:
             self.finished(event)
 
     def finished(self, outcome: Outcome) -> None:
         progress = self.progress
+        # Stamped when the unit ended, not when its record arrived (workers send records in
+        # batches): read per worker, the log is in time order.
+        ended = outcome.started + outcome.seconds
         if outcome.ok:
             progress.done += 1
             self.ledger.add(outcome.unit)
@@ -165,6 +172,7 @@ class _Recorder:
             self.log.write(
                 "END",
                 outcome.unit,
+                at=ended,
                 seconds=outcome.seconds,
                 output=outcome.output,
                 skipped=outcome.skipped,
@@ -180,6 +188,7 @@ class _Recorder:
                 "FAIL",
                 outcome.unit,
                 level="ERROR",
+                at=ended,
                 echo=True,
                 seconds=outcome.seconds,
                 error=f"{outcome.error}: {outcome.message}",
@@ -209,6 +218,7 @@ def _serial(job: Job[Any], settings: Settings, unit_ids: Iterable[str]) -> Itera
     try:
         for unit_id in unit_ids:
             yield Started(unit_id, os.getpid(), time.time())
+            yield WAITING  # the START line on disk before the unit runs, however long
             yield worker.attempt(unit_id, capture=False)
     finally:
         worker.close()
@@ -248,7 +258,7 @@ def run(
     # Bad unit ids are rejected before anything is created, the lock and state folder included.
     ids = units.load(settings) if unit_ids is None else UnitList.of(unit_ids)
     with RunLock(lock_path(settings)) as lock:
-        outputs = open_store(settings.output)
+        outputs = open_store(settings.output{% if cookiecutter.storage == "s3" %}, settings.storage_timeout{% endif %})
         done = set() if settings.overwrite else checkpoint.done_ids(outputs, job.suffix, job.shape)
         stale: set[str] = set()
         if settings.rerun_stale and done:

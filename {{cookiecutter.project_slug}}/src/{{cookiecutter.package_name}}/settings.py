@@ -89,6 +89,10 @@ class Settings:
     backend: str = "local"
     scheduler: str | None = None
     start_method: str | None = None
+{%- if cookiecutter.storage == "s3" %}
+    #: Seconds a storage request may wait to connect, and for each answer (fsspec URLs).
+    storage_timeout: float = 30.0
+{%- endif %}
 
     def __post_init__(self) -> None:
         for name in ("workers", "max_tasks_per_worker"):
@@ -99,6 +103,10 @@ class Settings:
                 raise UserError(f"{name} must not be negative, not {getattr(self, name)}")
         if self.timeout < 0:
             raise UserError(f"timeout must not be negative, not {self.timeout}")
+{%- if cookiecutter.storage == "s3" %}
+        if self.storage_timeout <= 0:
+            raise UserError(f"storage_timeout must be positive, not {self.storage_timeout}")
+{%- endif %}
         if self.backend not in BACKENDS:
             raise UserError(f"backend {self.backend!r} is not one of: {', '.join(BACKENDS)}")
 {%- if cookiecutter.scale_out == "dask" %}

@@ -20,7 +20,11 @@ import tempfile
 {%- endif %}
 import time
 from pathlib import Path
+{%- if cookiecutter.storage == "s3" %}
+from typing import Any, Protocol
+{%- else %}
 from typing import Protocol
+{%- endif %}
 {%- if cookiecutter.storage == "s3" %}
 from urllib.parse import urlsplit
 
@@ -74,6 +78,12 @@ def owner_is_gone(name: str, now: float, modified: float) -> bool:
     return space == process_space() and pid.isdigit() and not _alive(int(pid))
 
 
+{% if cookiecutter.storage == "s3" -%}
+#: Seconds a storage request may wait to connect and for each answer (``storage_timeout``).
+STORAGE_TIMEOUT = 30.0
+
+
+{% endif -%}
 class StoreUnreachable(UserError):
     """A storage location cannot be listed or created: one line naming it and the cause,
     exit status 2 (the environment is wrong: an endpoint, credentials, a permission)."""
@@ -287,9 +297,11 @@ class FsspecStore:
     leaving that block by an exception still commits what was written.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = STORAGE_TIMEOUT) -> None:
         check_no_password(url)
-        self.fs, root = fsspec.core.url_to_fs(url, **client_options(url))
+        self.fs, root = fsspec.core.url_to_fs(url, **client_options(url, timeout))
+        if hasattr(self.fs, "retries"):  # s3fs: botocore's retries are enough (see above)
+            self.fs.retries = 1
         #: The filesystem path of the root (``bucket/prefix`` on S3), for the fsspec calls.
         self.root = root.rstrip("/")
         #: The root as the user wrote it: what the log shows, and what they can use as it is.
@@ -400,16 +412,38 @@ class FsspecStore:
         return local
 
 
-def client_options(url: str) -> dict[str, object]:
+def client_options(url: str, timeout: float = STORAGE_TIMEOUT) -> dict[str, object]:
     """fsspec options for ``url``. On S3: botocore's standard retry mode, 3 attempts with
     at most 3 s of back-off, instead of the legacy 5 with up to 15 s, so that an unreachable
     endpoint is reported in seconds, not 16 s (``AWS_RETRY_MODE`` / ``AWS_MAX_ATTEMPTS`` in the
-    environment take precedence)."""
+    environment take precedence). Each attempt may wait ``timeout`` seconds to connect and for
+    each answer (botocore's default is 60), and ``FsspecStore`` makes s3fs add no retries of
+    its own on top (they would multiply the wait by 5): a request to a store that stops
+    answering fails within about 3 x ``timeout`` seconds instead of hanging the unit."""
     if not url.startswith(("s3://", "s3a://")):
         return {}
-    if "AWS_RETRY_MODE" in os.environ or "AWS_MAX_ATTEMPTS" in os.environ:
-        return {}
-    return {"config_kwargs": {"retries": {"mode": "standard", "max_attempts": 3}}}
+    config: dict[str, object] = {"connect_timeout": timeout, "read_timeout": timeout}
+    if "AWS_RETRY_MODE" not in os.environ and "AWS_MAX_ATTEMPTS" not in os.environ:
+        config["retries"] = {"mode": "standard", "max_attempts": 3}
+    return {"config_kwargs": config, "session": _s3_session()}
+
+
+@functools.cache
+def _s3_session() -> Any:
+    """The botocore session of every S3 client here (one, so fsspec's instance cache still
+    works): it uploads without ``Expect: 100-continue``, because aiohttp waits for the "100
+    Continue" answer with no timeout, so an upload to a store that stopped answering would
+    hang the unit for ever. Without it the body goes at once, and the read timeout applies."""
+    from aiobotocore.session import AioSession
+
+    session = AioSession()
+    session.register("before-sign.s3", _drop_expect_header, unique_id="no-expect-continue")
+    return session
+
+
+def _drop_expect_header(request: Any, **kwargs: Any) -> None:
+    if "Expect" in request.headers:
+        del request.headers["Expect"]
 
 
 def check_no_password(url: str) -> None:
@@ -435,11 +469,11 @@ def loaded_modules() -> list[str]:
 {%- endif %}
 
 
-def open_store(location: str) -> Store:
+def open_store(location: str{% if cookiecutter.storage == "s3" %}, timeout: float = STORAGE_TIMEOUT{% endif %}) -> Store:
     """The store for a local path{% if cookiecutter.storage == "s3" %} or an fsspec URL{% endif %}."""
     if "://" in location and not location.startswith("file://"):
 {%- if cookiecutter.storage == "s3" %}
-        return FsspecStore(location)
+        return FsspecStore(location, timeout)
 {%- else %}
         raise UserError(
             f"{location.split('://', 1)[0]}:// locations need object storage support: this "

@@ -5,6 +5,7 @@ local pool, ``--debug``, {% if cookiecutter.scale_out == "dask" %}Dask, {% endif
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -13,16 +14,19 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, TypeVar
 
 from . import log
+from .children import children_of, end_leftovers
 from .errors import UserError, import_user_module
+from .events import Outcome
 from .outputs import SHAPES, SKIP_SUFFIX, output_name
 from .settings import Settings
 from .storage import open_store, remove_tree
 from .units import Unit
 
 R = TypeVar("R")
+LOGGER = logging.getLogger(__name__)
 
 NOTHING_WRITTEN = (
     "process() wrote nothing to unit.output (call unit.skip(reason) for a unit that has no "
@@ -87,27 +91,6 @@ def default_job() -> Job[Any]:
     return load_job("{{ cookiecutter.package_name }}.process")
 
 
-class Outcome(NamedTuple):
-    """The small record a unit's attempt sends back (never the data itself)."""
-
-    unit: str
-    ok: bool
-    started: float
-    seconds: float
-    output: str | None = None
-    steps: dict[str, float] | None = None
-    error: str | None = None
-    message: str | None = None
-    traceback: str | None = None
-    #: The reason given to ``unit.skip`` by a unit that has no output on purpose.
-    skipped: str | None = None
-
-    @property
-    def cause(self) -> str:
-        """What failures are grouped by: the exception type (and errno, if any)."""
-        return self.error or "unknown"
-
-
 def describe(exc: BaseException) -> tuple[str, str]:
     """The type name (with the errno of an OSError) and message of an exception."""
     name = type(exc).__qualname__
@@ -131,14 +114,23 @@ def rss_mb() -> float:
 class Worker(Generic[R]):
     """The state of one worker process: the job's resources, loaded once, and the stores."""
 
-    def __init__(self, job: Job[R], settings: Settings) -> None:
+    def __init__(self, job: Job[R], settings: Settings, *, contain_children: bool = True) -> None:
+        """``contain_children``: end the processes a unit leaves running when it ends (only
+        where one unit at a time runs in this process)."""
         self.job = job
+{%- if cookiecutter.storage == "s3" %}
+        self.inputs = open_store(settings.input, settings.storage_timeout)
+        self.outputs = open_store(settings.output, settings.storage_timeout)
+{%- else %}
         self.inputs = open_store(settings.input)
         self.outputs = open_store(settings.output)
+{%- endif %}
         self.scratch_root = Path(tempfile.mkdtemp(prefix=f"unit-scratch-{os.getpid()}-"))
         self._scratch_prefix = os.path.join(self.scratch_root, "")
         self.params = settings.params
         self.resources = job.setup(settings)
+        #: What setup() started lives as long as the worker; None: children are not tracked.
+        self.spared = frozenset(children_of(os.getpid())) if contain_children else None
 
     def attempt(self, unit_id: str, *, capture: bool = True) -> Outcome:
         """Run one unit. With ``capture`` any exception becomes a failed Outcome; without it
@@ -160,7 +152,11 @@ class Worker(Generic[R]):
         steps: dict[str, float] = {}
         token = log.STEPS.set(steps)
         try:
-            self.job.process(unit)
+            try:
+                self.job.process(unit)
+            finally:
+                if self.spared is not None:
+                    self._end_leftovers()
             if unit.skipped is not None:
                 url = None
                 self._skip(name, unit.skipped)
@@ -211,6 +207,14 @@ class Worker(Generic[R]):
         except BaseException:
             self.outputs.discard(marker)
             raise
+
+    def _end_leftovers(self) -> None:
+        assert self.spared is not None
+        ended = end_leftovers(self.spared)
+        if ended:
+            LOGGER.warning(
+                "ended %d process(es) the unit left running: %s", len(ended), ", ".join(ended)
+            )
 
     def close(self) -> None:
         remove_tree(self.scratch_root)

@@ -1,0 +1,63 @@
+"""What a backend reports while it runs units, whichever backend it is.
+
+The local pool, the Dask backend and ``--debug`` yield these events; the runner turns them
+into log lines, failure records and the progress bar. This module imports nothing of the
+project's, so every backend can depend on it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Outcome(NamedTuple):
+    """The small record a unit's attempt sends back (never the data itself)."""
+
+    unit: str
+    ok: bool
+    started: float
+    seconds: float
+    output: str | None = None
+    steps: dict[str, float] | None = None
+    error: str | None = None
+    message: str | None = None
+    traceback: str | None = None
+    #: The reason given to ``unit.skip`` by a unit that has no output on purpose.
+    skipped: str | None = None
+
+    @property
+    def cause(self) -> str:
+        """What failures are grouped by: the exception type (and errno, if any)."""
+        return self.error or "unknown"
+
+
+class Started(NamedTuple):
+    """A unit's attempt began in ``worker`` (a process id) at ``at`` (epoch seconds)."""
+
+    unit: str
+    worker: int
+    at: float
+
+
+class UserLog(NamedTuple):
+    """A record the user's code logged while running ``unit`` ("-": outside any unit)."""
+
+    level: str
+    unit: str
+    message: str
+    at: float
+
+
+class Waiting(NamedTuple):
+    """The backend waits for news: what it reported so far should reach the disk now (the
+    log writes lines in batches, so a quiet spell must not keep the last ones in memory)."""
+
+
+#: The one Waiting event.
+WAITING = Waiting()
+
+Event = Started | Outcome | UserLog | Waiting
+
+
+class PoolError(Exception):
+    """The backend cannot go on: every worker would fail the same way (e.g. setup() raises)."""
