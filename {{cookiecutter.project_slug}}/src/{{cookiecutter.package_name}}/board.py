@@ -33,6 +33,10 @@ class Board:
         self.values[_SINCE] = now
         self.values[_POSITION] = SETUP
 
+    def set_up(self) -> None:
+        """setup() is done: the worker is ready for units."""
+        self.values[_POSITION] = IDLE
+
     def begin(self, position: int, now: float) -> bool:
         """Mark ``position`` as running, unless it was taken back (then False: skip it)."""
         values = self.values

@@ -25,6 +25,11 @@ MAX_CHUNK = 256
 STUCK_SECONDS = 0.25
 
 
+def _idle(slot: WorkerSlot) -> bool:
+    """Ready for units and without any: set up, not retiring, holding none."""
+    return slot.holding == 0 and not slot.retiring and slot.in_setup_since() is None
+
+
 class Dispatcher:
     def __init__(self, unit_ids: Iterable[str], settings: Settings) -> None:
         self.queue: deque[str] = deque(unit_ids)
@@ -68,7 +73,7 @@ class Dispatcher:
     def rebalance(self, slots: list[WorkerSlot]) -> None:
         """With nothing left to hand out and a worker idle, take back the units that stuck
         workers have not started (they go to the idle ones)."""
-        if self.queue or not any(slot.holding == 0 and not slot.retiring for slot in slots):
+        if self.queue or not any(_idle(slot) for slot in slots):
             return
         now = time.time()
         for slot in slots:

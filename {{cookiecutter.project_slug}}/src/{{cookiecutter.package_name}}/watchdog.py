@@ -52,10 +52,9 @@ def watch(slots: list[WorkerSlot], settings: Settings) -> Iterator[Event]:
             slot.process.kill()  # what it started is ended when it is buried
 
 
-def wait_seconds(slots: list[WorkerSlot], settings: Settings) -> float | None:
-    """How long to wait for messages: until the next timeout or board reading is due."""
-    if not any(slot.holding for slot in slots):
-        return None
+def wait_seconds(slots: list[WorkerSlot], settings: Settings) -> float:
+    """How long to wait for messages: until the next timeout or board reading is due (also
+    while no worker holds a unit: one may be in setup(), or ready again for the queue)."""
     wait = WATCH_SECONDS
     if settings.timeout:
         now = time.time()

@@ -117,6 +117,7 @@ def worker_main(
     except Exception as exc:
         send(conn, [(SETUP_FAILED, *describe(exc), traceback.format_exc())])
         return
+    board.set_up()
     position = 0
     done = 0
     flushed = time.monotonic()
