@@ -34,6 +34,8 @@ ONLY_FOR: dict[str, bool] = {
     "tests/s3server.py": STORAGE == "s3",
     # Starts a server of its own and does not depend on the scale-out (CI time): one combination.
     "tests/test_store_stops.py": STORAGE == "s3" and SCALE_OUT == "none",
+    # A moto server with injected faults, in one combination only (CI time).
+    "tests/test_retries_s3.py": STORAGE == "s3" and SCALE_OUT == "none",
 }
 
 

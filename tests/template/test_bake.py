@@ -56,12 +56,14 @@ COMMON = {
             "pool.py",
             "process.py",
             "provenance.py",
+            "retries.py",
             "runner.py",
             "settings.py",
             "start_method.py",
             "status.py",
             "storage.py",
             "supervisor.py",
+            "transient.py",
             "unitlist.py",
             "testing.py",
             "units.py",
@@ -99,6 +101,7 @@ COMMON = {
             "test_process.py",
             "test_shards.py",
             "test_start_methods.py",
+            "test_retries.py",
             "test_status.py",
             "test_units.py",
             "test_user_code_errors.py",
@@ -130,6 +133,7 @@ def expected_tree(combo: Combo) -> set[str]:
         files |= {"tests/test_s3.py", "tests/s3server.py"}
         if combo.scale_out == "none":
             files.add("tests/test_store_stops.py")
+            files.add("tests/test_retries_s3.py")
     return files
 
 

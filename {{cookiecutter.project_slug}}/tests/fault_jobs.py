@@ -6,6 +6,9 @@ faulty units:
 
 - ``kill-*``: the worker SIGKILLs itself the first time it runs the unit (as the OOM killer
   would), then the unit succeeds (a marker file in the input folder remembers the first time);
+- ``reset-*``: the connection is reset (``ConnectionResetError``) the first two times, then the
+  unit succeeds (a file in the input folder counts the attempts);
+- ``down-*``: the connection is always refused (``ConnectionRefusedError``);
 - ``hang-*``: never returns;
 - ``bad-*``: raises ``ValueError``;
 - ``child-*``: starts ``sleep 1000`` and, through a shell, a grandchild ``sleep 1001`` that
@@ -19,6 +22,7 @@ faulty units:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -68,6 +72,14 @@ def faulty(unit: Unit[Path]) -> None:
         if not marker.exists():
             marker.touch()
             os.kill(os.getpid(), signal.SIGKILL)
+    elif kind == "reset":
+        attempts = unit.resources / f"{unit.id}.attempts"
+        with attempts.open("a") as handle:
+            handle.write("x")
+        if attempts.stat().st_size <= 2:
+            raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
+    elif kind == "down":
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
     elif kind in ("hang", "childhang"):
         while True:
             time.sleep(1)

@@ -9,6 +9,7 @@ counts are measured where they are paid: at the server.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 import time
@@ -34,6 +35,11 @@ BUCKET = "unit-data"
 KEY_ID = "AKIDUNITTESTONLY0000"
 SECRET = "dummy-secret-that-must-never-be-logged"
 
+SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
+
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
@@ -45,11 +51,28 @@ class Recorder:
     app: WSGIApp
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     busy: float = 0.0
+    #: Faults to inject, by (method, path): what the next requests get instead of an answer.
+    faults: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def inject(self, method: str, key: str, fault: str, times: int) -> None:
+        """The next ``times`` requests ``method`` on ``key`` (``bucket/...``) get ``fault``:
+        ``"slowdown"`` (503 SlowDown, S3's throttling) or ``"reset"`` (the connection is
+        dropped without an answer)."""
+        assert fault in ("slowdown", "reset")
+        self.faults.setdefault((method, f"/{key}"), []).extend([fault] * times)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         self.requests.append(
             (environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", ""))
         )
+        queued = self.faults.get((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
+        if queued:
+            if queued.pop(0) == "reset":
+                environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+                start_response("500 Dropped", [])  # written to a closed connection: lost
+                return []
+            start_response("503 Slow Down", [("Content-Type", "application/xml")])
+            return [SLOW_DOWN]
         started = time.perf_counter()
         try:
             return list(self.app(environ, start_response))

@@ -229,7 +229,8 @@ def dies_on_tile_005(unit: Unit[Path]) -> None:
 def test_a_unit_that_kills_its_worker_fails_alone_as_worker_died(
     workdir: Path, strict_scheduler: str
 ) -> None:
-    config = settings(workdir, backend="dask", scheduler=strict_scheduler)
+    # retries=0: the unit stays failed (a retry would run it again: test_retries.py)
+    config = settings(workdir, backend="dask", scheduler=strict_scheduler, retries=0)
     summary = runner.run(config, job=Job(dies_on_tile_005, attempts_folder, ".txt"))
     assert (summary.done, summary.failed) == (11, 1)
     assert summary.causes == {"WorkerDied": 1}

@@ -49,7 +49,8 @@ def test_a_killed_worker_fails_only_its_unit_and_retry_redoes_it(tmp_path: Path)
     ids = write_units(
         tmp_path, ["ok-0", "kill-1", *(f"ok-{n}" for n in range(1, 13)), "bad-1", "bad-2"]
     )
-    args = job_args("FAULTY", "--workers", "2", "--chunksize", "1")
+    # --retries 0: the killed unit stays failed (a retry would redo it: test_retries.py)
+    args = job_args("FAULTY", "--workers", "2", "--chunksize", "1", "--retries", "0")
     first = cli("run", *args, cwd=tmp_path, env=environment(FAULT_SLEEP="0.05"))
     assert first.returncode == 1, first.stderr
     assert "13 done, 0 skipped (already done), 3 failed, 0 pending" in first.stdout

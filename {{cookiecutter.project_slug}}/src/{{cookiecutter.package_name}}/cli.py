@@ -83,6 +83,17 @@ def _execution(parser: argparse.ArgumentParser) -> None:
         type=int,
         help="stop after N units in a row fail with the same cause (0: never)",
     )
+    how.add_argument(
+        "--retries",
+        type=int,
+        help="try a unit again up to N times when its failure is transient (default: 2)",
+    )
+    how.add_argument(
+        "--retry-backoff",
+        type=float,
+        metavar="SECONDS",
+        help="wait before the first retry, doubled for each next one (default: 1)",
+    )
     how.add_argument("--limit", type=int, help="do at most N pending units (a trial run)")
     how.add_argument("--overwrite", action="store_true", default=None, help="redo done units")
     how.add_argument(

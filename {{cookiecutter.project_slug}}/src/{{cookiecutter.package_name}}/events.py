@@ -24,6 +24,9 @@ class Outcome(NamedTuple):
     traceback: str | None = None
     #: The reason given to ``unit.skip`` by a unit that has no output on purpose.
     skipped: str | None = None
+    #: Whether trying again later can succeed (see transient.py); the runner retries
+    #: such a unit with ``--retries``.
+    transient: bool = False
 
     @property
     def cause(self) -> str:

@@ -28,7 +28,7 @@ class FailureLog:
         self.path = run_dir / FAILURES_FILE
         self._handle: TextIO | None = None
 
-    def add(self, outcome: Outcome) -> None:
+    def add(self, outcome: Outcome, attempts: int = 1) -> None:
         if self._handle is None:
             self._handle = self.path.open("a", encoding="utf-8")
         record = {
@@ -38,6 +38,7 @@ class FailureLog:
             "error": outcome.error,
             "message": outcome.message,
             "traceback": outcome.traceback,
+            "attempts": attempts,
         }
         self._handle.write(safe_line(json.dumps(record, ensure_ascii=False)) + "\n")
         self._handle.flush()

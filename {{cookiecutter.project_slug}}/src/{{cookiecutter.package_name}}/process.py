@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import transient
 from .inputs import Inputs
 from .log import step
 from .settings import Settings
@@ -85,6 +86,15 @@ def summarise(
         "min": min(calibrated),
         "max": max(calibrated),
     }
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failure of ``process`` is worth another attempt (``--retries N``, 2 by
+    default, with exponential backoff): connection errors, storage timeouts and throttling,
+    never an error about the data such as the ``ValueError`` of a malformed tile. The default
+    classification and its lists are in ``transient.py``; add your libraries' own transient
+    errors here, e.g. ``isinstance(error, requests.ConnectionError)``."""
+    return transient.default(error)
 
 
 def process(unit: Unit[Resources]) -> None:

@@ -28,6 +28,7 @@ from .inputs import Inputs
 from .lock import RunLock
 from .log import Progress, RunLog, duration, timestamp
 from .pool import LocalPool
+from .retries import Retries
 from .settings import Settings
 from .start_method import default_start_method
 from .storage import StoreUnreachable, open_store
@@ -57,6 +58,8 @@ class Summary:
     done: int = 0
     failed: int = 0
     pending: int = 0
+    #: Units tried again after a transient failure (``--retries``), done or failed since.
+    retried: int = 0
     seconds: float = 0.0
     causes: dict[str, int] = field(default_factory=dict)
     stopped: str | None = None
@@ -85,6 +88,8 @@ class Summary:
             )
         if self.stopped:
             lines.append(f"stopped early: {self.stopped}")
+        if self.retried:
+            lines.append(f"units tried again after a transient failure: {self.retried}")
         for cause, count in sorted(self.causes.items(), key=lambda item: -item[1]):
             lines.append(f"  {count} failed with {cause}")
         if self.params:
@@ -141,6 +146,13 @@ class _Recorder:
         self.streak: tuple[str, int] = ("", 0)
         self.stopped: str | None = None
         self.first_failure: Outcome | None = None
+        self.retries = Retries(settings)
+        #: The attempt the backend is making now (1, then 2, ... for the units retried).
+        self.attempt = 1
+        #: Units finished in this attempt's pass, and those waiting for another attempt.
+        self.round_finished = 0
+        self.waiting: list[str] = []
+        self.retried = 0
         self.bar = _Bar(
             total=total,
             unit="unit",
@@ -151,7 +163,8 @@ class _Recorder:
 
     def handle(self, event: Event) -> None:
         if isinstance(event, Started):
-            self.log.write("START", event.unit, at=event.at, worker=event.worker)
+            attempt = self.attempt if self.attempt > 1 else None
+            self.log.write("START", event.unit, at=event.at, worker=event.worker, attempt=attempt)
         elif isinstance(event, UserLog):
             self.log.write("LOG", event.unit, level=event.level, at=event.at, message=event.message)
         elif isinstance(event, Waiting):
@@ -164,7 +177,12 @@ class _Recorder:
         # Stamped when the unit ended, not when its record arrived (workers send records in
         # batches): read per worker, the log is in time order.
         ended = outcome.started + outcome.seconds
-        if outcome.ok:
+        self.round_finished += 1
+        attempt = self.attempt if self.attempt > 1 else None
+        later = not outcome.ok and self.retries.wanted(outcome, self.attempt)
+        if later:  # not a unit finished: an attempt, the unit goes again (--retries)
+            self.waiting.append(outcome.unit)
+        elif outcome.ok:
             progress.done += 1
             self.ledger.add(outcome.unit)
             self.by_choice += outcome.skipped is not None
@@ -179,34 +197,57 @@ class _Recorder:
                 steps=outcome.steps or None,
                 progress=f"{progress.finished}/{progress.total}",
                 eta=progress.eta(),
+                attempt=attempt,
             )
         else:
             progress.failed += 1
             self.causes[outcome.cause] += 1
-            self.failures.add(outcome)
+            self.failures.add(outcome, attempts=self.attempt)
+            self.first_failure = self.first_failure or outcome
+        if not outcome.ok:
             self.log.write(
                 "FAIL",
                 outcome.unit,
-                level="ERROR",
+                level="WARN" if later else "ERROR",
                 at=ended,
                 echo=True,
                 seconds=outcome.seconds,
                 error=f"{outcome.error}: {outcome.message}",
-                progress=f"{progress.finished}/{progress.total}",
-                eta=progress.eta(),
+                progress=None if later else f"{progress.finished}/{progress.total}",
+                eta=None if later else progress.eta(),
+                attempt=self.attempt if later else attempt,
+                retry="later" if later else None,
             )
-            self.first_failure = self.first_failure or outcome
+            self._count(outcome)
+        if not later:
+            self.bar.update(1)
+
+    def _count(self, outcome: Outcome) -> None:
+        """The circuit breaker counts units, not attempts: a unit counts at its first."""
+        if self.attempt == 1:
             cause, count = self.streak
             self.streak = (outcome.cause, count + 1 if cause == outcome.cause else 1)
-            limit = self.settings.max_consecutive_failures
-            if self.settings.fail_fast:
-                self.stopped = f"--fail-fast: unit {outcome.unit} failed"
-            elif limit and self.streak[1] >= limit:
-                self.stopped = (
-                    f"{limit} units in a row failed with {outcome.cause} (last: {outcome.unit}: "
-                    f"{outcome.message}); fix the cause, then run again"
-                )
-        self.bar.update(1)
+        limit = self.settings.max_consecutive_failures
+        if self.settings.fail_fast:
+            self.stopped = f"--fail-fast: unit {outcome.unit} failed"
+        elif limit and self.streak[1] >= limit:
+            self.stopped = (
+                f"{limit} units in a row failed with {outcome.cause} (last: {outcome.unit}: "
+                f"{outcome.message}); fix the cause, then run again"
+            )
+
+    def next_attempt(self) -> UnitList:
+        """The units waiting for another attempt, after the backoff (logged as RETRY)."""
+        batch, self.waiting = self.waiting, []
+        self.attempt += 1
+        self.round_finished = 0
+        if self.attempt == 2:
+            self.retried = len(batch)
+        wait = self.retries.delay(self.attempt)
+        self.log.write("RETRY", level="WARN", echo=True, units=len(batch), attempt=self.attempt, wait=wait)
+        self.log.flush()
+        time.sleep(wait)
+        return UnitList.of(batch)
 
     def echo(self, line: str) -> None:
         self.bar.write(line, file=sys.stderr)
@@ -315,16 +356,22 @@ def run(
         interrupted: Interrupted | None = None
         events = _backend(job, settings, todo)
         try:
-            for event in events:
-                recorder.handle(event)
-                if recorder.stopped:
+            batch = todo
+            while True:
+                for event in events:
+                    recorder.handle(event)
+                    if recorder.stopped:
+                        break
+                else:  # a backend that ends early must not pass for a complete run
+                    if (lost := len(batch) - recorder.round_finished) > 0:
+                        recorder.stopped = (
+                            f"the backend ended with {lost} units neither done nor failed; "
+                            "run again to do them"
+                        )
+                if recorder.stopped or not recorder.waiting:
                     break
-            else:  # a backend that ends early must not pass for a complete run
-                if (lost := len(todo) - recorder.progress.finished) > 0:
-                    recorder.stopped = (
-                        f"the backend ended with {lost} units neither done nor failed; "
-                        "run again to do them"
-                    )
+                batch = recorder.next_attempt()  # --retries: the transient failures again
+                events = _backend(job, settings, batch)
         except KeyboardInterrupt:
             interrupted = Interrupted(signal.SIGINT)
         except Interrupted as exc:
@@ -344,6 +391,7 @@ def run(
             summary.failed = recorder.progress.failed
             summary.pending = len(ids) - skipped - summary.done - summary.failed
             summary.causes = dict(recorder.causes)
+            summary.retried = recorder.retried
             summary.stopped = recorder.stopped or (
                 f"interrupted by {interrupted}" if interrupted else None
             )

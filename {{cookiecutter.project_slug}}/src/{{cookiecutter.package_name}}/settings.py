@@ -74,6 +74,10 @@ class Settings:
     max_worker_memory_mb: int = 0
     timeout: float = 0.0
     max_consecutive_failures: int = 10
+    #: Further attempts of a unit whose failure is transient (see transient.py).
+    retries: int = 2
+    #: Seconds before the first retry; doubled for each further attempt, with jitter.
+    retry_backoff: float = 1.0
     limit: int = 0
     overwrite: bool = False
     #: Redo the done units whose outputs were made with other parameters or code.
@@ -98,7 +102,13 @@ class Settings:
         for name in ("workers", "max_tasks_per_worker"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1, not {getattr(self, name)}")
-        for name in ("chunksize", "max_worker_memory_mb", "max_consecutive_failures", "limit"):
+        for name in (
+            "chunksize",
+            "max_worker_memory_mb",
+            "max_consecutive_failures",
+            "limit",
+            "retries",
+        ):
             if getattr(self, name) < 0:
                 raise UserError(f"{name} must not be negative, not {getattr(self, name)}")
         if self.timeout < 0:
@@ -107,6 +117,8 @@ class Settings:
         if self.storage_timeout <= 0:
             raise UserError(f"storage_timeout must be positive, not {self.storage_timeout}")
 {%- endif %}
+        if self.retry_backoff < 0:
+            raise UserError(f"retry_backoff must not be negative, not {self.retry_backoff}")
         if self.backend not in BACKENDS:
             raise UserError(f"backend {self.backend!r} is not one of: {', '.join(BACKENDS)}")
 {%- if cookiecutter.scale_out == "dask" %}

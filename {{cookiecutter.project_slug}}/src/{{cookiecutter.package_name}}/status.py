@@ -75,7 +75,7 @@ class RunLog:
         # of json.loads): the log's writer puts these fields, and a quote inside a value is
         # escaped, so no message can fake them.
         self.done += lines.count(b'"event": "END"')
-        self.failed += lines.count(b'"event": "FAIL"')
+        self.failed += lines.count(b'"event": "FAIL"') - lines.count(b'"retry": "later"')
         for line in lines.splitlines():
             if b'"event": "RUN"' in line or (self.with_steps and b'"steps": {' in line):
                 self._parse(line)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from . import log
+from . import log, transient
 from .children import children_of, end_leftovers
 from .errors import UserError, import_user_module
 from .events import Outcome
@@ -49,6 +49,8 @@ class Job(Generic[R]):
     gather: Callable[[Iterator[Any], Path], None] | None = None
     #: The suffix of the combined result (``GATHER_SUFFIX``; default: ``suffix``).
     gather_suffix: str | None = None
+    #: Whether a failure is worth another attempt (``--retries``); see transient.py.
+    is_transient: Callable[[BaseException], bool] = transient.default
 
 
 def _no_setup(settings: Settings) -> None:
@@ -83,6 +85,7 @@ def load_job(reference: str) -> Job[Any]:
         shape=shape,
         gather=getattr(target, "gather", None),
         gather_suffix=getattr(target, "GATHER_SUFFIX", None),
+        is_transient=getattr(target, "is_transient", transient.default),
     )
 
 
@@ -189,6 +192,7 @@ class Worker(Generic[R]):
                 error=error,
                 message=message,
                 traceback=traceback.format_exc(),
+                transient=self._transient(exc),
             )
         finally:
             log.STEPS.reset(token)
@@ -215,6 +219,12 @@ class Worker(Generic[R]):
             LOGGER.warning(
                 "ended %d process(es) the unit left running: %s", len(ended), ", ".join(ended)
             )
+
+    def _transient(self, exc: BaseException) -> bool:
+        try:
+            return bool(self.job.is_transient(exc))
+        except Exception:  # noqa: UW302 - a broken classifier must not lose the unit's failure
+            return False
 
     def close(self) -> None:
         remove_tree(self.scratch_root)
