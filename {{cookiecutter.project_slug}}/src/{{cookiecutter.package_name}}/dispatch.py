@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections import deque
 from collections.abc import Iterable
 
 from .settings import Settings
+from .unitlist import UnitQueue
 from .worker_slot import WorkerSlot
 
 #: The adaptive chunk size aims at chunks of about this many seconds of work ...
@@ -32,7 +32,9 @@ def _idle(slot: WorkerSlot) -> bool:
 
 class Dispatcher:
     def __init__(self, unit_ids: Iterable[str], settings: Settings) -> None:
-        self.queue: deque[str] = deque(unit_ids)
+        #: What is left to hand out, read lazily from the unit list (millions of ids are not
+        #: copied into a deque of strings).
+        self.queue = UnitQueue(unit_ids)
         self.settings = settings
         #: Mean seconds per unit so far (for the adaptive chunk size), None before any unit.
         self.mean_seconds: float | None = None

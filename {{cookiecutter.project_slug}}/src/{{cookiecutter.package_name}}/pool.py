@@ -39,7 +39,7 @@ class LocalPool:
         events: list[Event] = []
         while True:
             try:
-                if not slot.conn.poll():
+                if not slot.has_data():
                     return events
                 messages = pickle.loads(slot.conn.recv_bytes())
             except (EOFError, OSError):
