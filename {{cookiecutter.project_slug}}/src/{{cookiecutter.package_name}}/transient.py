@@ -12,8 +12,8 @@ Transient, whichever library raised it (the exception, or one it was raised ``fr
   pipe), an ``OSError`` with errno ECONNRESET, ECONNREFUSED, ECONNABORTED, EPIPE,
   ENETUNREACH, ENETDOWN, EHOSTUNREACH or ETIMEDOUT, and the connection errors of botocore
   and aiohttp (by class name, so that neither has to be installed);
-- timeouts: ``TimeoutError``, fsspec's ``FSTimeoutError``, botocore's connect and read
-  timeouts;
+- timeouts: ``TimeoutError``, the object-store layer's ``FSTimeoutError``, botocore's
+  connect and read timeouts;
 - throttling: an error whose response code is one of ``THROTTLING_CODES`` (S3's
   ``SlowDown``, ``Throttling``, HTTP 503 ...), and the ``OSError(EBUSY)`` s3fs turns them into;
 - a worker killed by a signal (``WorkerDied``; decided by the runner, there is no exception).
@@ -50,7 +50,7 @@ TRANSIENT_CLASS_NAMES = frozenset(
         "ClientConnectionError",
         "ServerDisconnectedError",
         "ClientPayloadError",
-        # fsspec
+        # the object-store layer
         "FSTimeoutError",
     }
 )
