@@ -48,6 +48,7 @@ def timed_run(
     settings_module = importlib.import_module(f"{package.__name__}.settings")
     units = work / "units.txt"
     units.write_text("".join(f"u{i:07d}\n" for i in range(count)))
+    (work / "in").mkdir(exist_ok=True)  # a run checks that its input folder exists
     settings = settings_module.Settings(
         input=str(work / "in"),
         output=output or str(work / "out"),

@@ -148,6 +148,30 @@ def measure(command: list[str], env: dict[str, str], log: Path, reap: bool = Tru
     )
 
 
+def runner_command(package: str, units: Path, output: Path, state: Path, *extra: str) -> list[str]:
+    """A baked project's ``run`` of ``_cost_job`` over ``units`` (its folder as the input)."""
+    return [
+        sys.executable,
+        "-m",
+        package,
+        "run",
+        "--job",
+        "_cost_job",
+        "--units-file",
+        str(units),
+        "--input",
+        str(units.parent),
+        "--output",
+        str(output),
+        "--state",
+        str(state),
+        "--workers",
+        str(WORKERS),
+        "--no-progress",
+        *extra,
+    ]
+
+
 class Bench:
     """The baked project and the folders every contender works in."""
 
@@ -170,26 +194,7 @@ class Bench:
         return path
 
     def runner_command(self, units: Path, output: Path, state: Path, *extra: str) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            self.package,
-            "run",
-            "--job",
-            "_cost_job",
-            "--units-file",
-            str(units),
-            "--input",
-            str(self.work),
-            "--output",
-            str(output),
-            "--state",
-            str(state),
-            "--workers",
-            str(WORKERS),
-            "--no-progress",
-            *extra,
-        ]
+        return runner_command(self.package, units, output, state, *extra)
 
     def run(self, contender: str, units: Path, count: int, spin_ms: float) -> Measure:
         output, state = self.work / "out", self.work / "state"

@@ -15,7 +15,6 @@ import importlib
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from typing import Any
 import multiprocess
 from _baked import WORKERS, bake, timed_run
 from _report import print_table, save
-from bench_cost import measure
+from bench_cost import measure, runner_command
 
 #: Where the trivial units also run, to show the runner without the disk's cost.
 TMPFS = Path("/dev/shm")
@@ -141,25 +140,8 @@ def memory(root: Path, count: int) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="unitwise-bench-mem-"))
     units = work / "units.txt"
     units.write_text("".join(f"u{i:07d}\n" for i in range(count)))
-    command = [
-        sys.executable,
-        "-m",
-        root.name.replace("-", "_"),
-        "run",
-        "--job",
-        "_cost_job",
-        "--units-file",
-        str(units),
-        "--input",
-        str(work),
-        "--output",
-        str(work / "out"),
-        "--state",
-        str(work / "runs"),
-        "--workers",
-        str(WORKERS),
-        "--no-progress",
-    ]
+    package = root.name.replace("-", "_")
+    command = runner_command(package, units, work / "out", work / "runs")
     bench = str(Path(__file__).resolve().parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([bench, str(root / "src")])}
     run = measure(command, env, work / "run.out", reap=False)
