@@ -26,13 +26,14 @@ def endpoint() -> Iterator[tuple[str, subprocess.Popen[str]]]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    try:
-        assert server.stdout is not None
-        yield server.stdout.readline().strip(), server
-    finally:
-        server.send_signal(signal.SIGCONT)
-        server.kill()
-        server.wait(timeout=30)
+    assert server.stdout is not None
+    with server.stdout:  # closed with the server: an open pipe is a ResourceWarning (an error)
+        try:
+            yield server.stdout.readline().strip(), server
+        finally:
+            server.send_signal(signal.SIGCONT)
+            server.kill()
+            server.wait(timeout=30)
 
 
 def test_a_store_that_stops_answering_fails_units_and_the_run_stops(
