@@ -26,7 +26,6 @@ import argparse
 import ctypes
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -41,7 +40,7 @@ from typing import Any
 
 import psutil
 from _baked import WORKERS, bake
-from _report import print_table, save
+from _report import machine, print_table, save
 
 BENCH = Path(__file__).resolve().parent
 TMPFS = Path("/dev/shm")
@@ -322,13 +321,7 @@ def main() -> None:
     try:
         bench = Bench(work)
         results: dict[str, Any] = {
-            "machine": {
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-                "cpus": os.cpu_count(),
-                "workers": WORKERS,
-                "outputs_on": str(work),
-            },
+            "machine": machine(workers=WORKERS, outputs_on=str(work)),
             "rounds": args.rounds,
             "trivial": per_unit_case(bench, "trivial", trivial, 0, args.rounds),
             "cpu_5ms": per_unit_case(bench, "cpu", cpu, 5, args.rounds),

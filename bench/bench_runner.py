@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -23,7 +22,7 @@ from typing import Any
 
 import multiprocess
 from _baked import WORKERS, bake, timed_run
-from _report import print_table, save
+from _report import machine, print_table, save
 from bench_cost import measure, runner_command
 
 #: Where the trivial units also run, to show the runner without the disk's cost.
@@ -164,14 +163,7 @@ def main() -> None:
     scale = 100 if args.smoke else 10 if args.quick else 1
     root, package = bake("Unitwise Bench Project")
     work = Path(tempfile.mkdtemp(prefix="unitwise-bench-work-", dir=args.workdir))
-    results: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "workers": WORKERS,
-        }
-    }
+    results: dict[str, Any] = {"machine": machine(workers=WORKERS)}
     rows: list[tuple[str, str, str, str]] = []
 
     trivial = 100_000 // scale
