@@ -53,9 +53,11 @@ class Board:
     # The main process's side.
 
     def read(self) -> tuple[float, float]:
-        """(position, since) as last written."""
+        """(position, since) as last written, as one pair: under the lock that ``begin`` holds
+        while it writes both (read apart, a unit could be given the start time of the next)."""
         values = self.values
-        return values[_POSITION], values[_SINCE]
+        with self.lock:
+            return values[_POSITION], values[_SINCE]
 
     def take_back(self, first: int, end: int) -> int:
         """Have the worker skip positions from the first it has not started (at least
