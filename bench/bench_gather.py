@@ -7,7 +7,9 @@ every done output's provenance.
    fresh process of a baked project (its peak RSS: ``VmHWM``, not ``ru_maxrss``, which on
    Linux keeps the forking parent's peak across ``exec``), against a bare Python loop
    doing the same work: read every file in id order, ``json.loads``, ``json.dumps`` one line,
-   write one file.
+   write one file. Then 1% more outputs, added at the end of the units: the gather appends
+   them to a copy of its previous result (the bare loop redoes everything; both files are
+   checked equal).
 2. The same gather on object storage (moto's S3 server on 127.0.0.1, the baked project's
    ``tests/s3server.py``), counting the requests the server receives: one listing (per 1,000
    objects) plus one GET per output, and no HEAD. S3 reads go through HTTP one by one, so it
@@ -62,7 +64,8 @@ settings = Settings(input=sys.argv[1], output=sys.argv[2], state=sys.argv[3],
 started = time.perf_counter()
 result = gather(settings, Job(never, lambda s: None, ".json"), target=sys.argv[5])
 seconds = time.perf_counter() - started
-print(json.dumps({{"seconds": seconds, "units": result.units, "peak_mib": peak_mib()}}))
+print(json.dumps({{"seconds": seconds, "units": result.units, "appended": result.appended,
+                  "peak_mib": peak_mib()}}))
 """
 
 BARE_CHILD = """
@@ -79,14 +82,14 @@ print(json.dumps({"seconds": seconds, "peak_mib": peak_mib()}))
 """
 
 
-def make_outputs(folder: Path, count: int) -> Path:
-    """``count`` small JSON outputs and the units file naming them."""
-    folder.mkdir(parents=True)
-    for i in range(count):
+def make_outputs(folder: Path, count: int, start: int = 0) -> Path:
+    """``count`` small JSON outputs (numbered from ``start``) and the units file naming all."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(start, start + count):
         record = {"unit": f"u{i:07d}", "value": i, "mean": i / 7}
         (folder / f"u{i:07d}.json").write_text(json.dumps(record))  # noqa: UW202 - fixtures, made fresh
     units = folder.parent / "units.txt"
-    units.write_text("".join(f"u{i:07d}\n" for i in range(count)))
+    units.write_text("".join(f"u{i:07d}\n" for i in range(start + count)))
     return units
 
 
@@ -115,6 +118,14 @@ def local_gather(root: Path, package: str, work: Path, count: int) -> dict[str, 
         raise SystemExit(f"bench_gather: gathered {ours['units']} of {count}")
     if (case / "all.jsonl").read_bytes() != (case / "bare.jsonl").read_bytes():
         raise SystemExit("bench_gather: gather and the bare loop wrote different files")
+    added = max(1, count // 100)
+    make_outputs(case / "out", added, start=count)
+    more = child(GATHER_CHILD.format(package=package), [*args, str(case / "all.jsonl")], root)
+    bare_more = child(BARE_CHILD, [str(case / "out"), str(case / "bare.jsonl")], root)
+    if more["appended"] != added or more["units"] != count + added:
+        raise SystemExit(f"bench_gather: appended {more['appended']} of {added}")
+    if (case / "all.jsonl").read_bytes() != (case / "bare.jsonl").read_bytes():
+        raise SystemExit("bench_gather: the appended result differs from the bare loop's")
     shutil.rmtree(case)
     return {
         "units": count,
@@ -123,6 +134,10 @@ def local_gather(root: Path, package: str, work: Path, count: int) -> dict[str, 
         "bare_seconds": bare["seconds"],
         "bare_peak_mib": bare["peak_mib"],
         "ratio_vs_bare": ours["seconds"] / bare["seconds"],
+        "appended": added,
+        "append_seconds": more["seconds"],
+        "append_peak_mib": more["peak_mib"],
+        "bare_seconds_after": bare_more["seconds"],
     }
 
 
@@ -217,6 +232,7 @@ def main() -> None:
     resume = resume_with_provenance(package, work, large)
 
     rows = [["case", "units", "seconds", "peak RSS MiB", "bare loop s", "x bare"]]
+    appends = [["append to the result", "units + added", "seconds", "peak RSS MiB", "bare loop s"]]
     for count, row in local.items():
         rows.append(
             [
@@ -228,7 +244,18 @@ def main() -> None:
                 f"{row['ratio_vs_bare']:.2f}",
             ]
         )
+        appends.append(
+            [
+                "gather, local, appending",
+                f"{count} + {row['appended']}",
+                f"{row['append_seconds']:.2f}",
+                f"{row['append_peak_mib']:.1f}",
+                f"{row['bare_seconds_after']:.2f}",
+            ]
+        )
     print_table(rows)
+    print()
+    print_table(appends)
     print(
         f"\ngather on S3, {s3['units']} outputs: {s3['seconds']:.2f} s, "
         f"{s3['list_requests']} list, {s3['get_requests']} GET, {s3['head_requests']} HEAD, "

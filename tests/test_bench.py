@@ -85,6 +85,7 @@ def test_gather_benchmark_counts_one_listing_and_one_get_per_output(tmp_path: Pa
     assert set(data["local"]) == {"10", "1000"}
     for count, row in data["local"].items():
         assert row["units"] == int(count) and row["peak_mib"] > 0
+        assert row["appended"] == max(1, int(count) // 100)  # appended, checked equal to a rebuild
     s3 = data["s3"]
     assert (s3["units"], s3["list_requests"], s3["get_requests"]) == (20, 1, 20)
     assert s3["head_requests"] == s3["other_requests"] == 0

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from {{ cookiecutter.package_name }}.gather import Done
 from {{ cookiecutter.package_name }}.units import Unit
+from {{ cookiecutter.package_name }}.worker import Job
 
 OUTPUT_SHAPE = "folder"
 OUTPUT_SUFFIX = ""
@@ -55,3 +56,16 @@ def gather(units: Iterator[Done], into: Path) -> None:
                 sys.stderr.write("gather hook: blocking\n")
                 sys.stderr.flush()
                 time.sleep(120)
+
+
+def process_file(unit: Unit[None]) -> None:
+    """The same units with one file each (another ``OUTPUT_SHAPE``), or skipped."""
+    data = unit.input(f"{unit.id}.txt").read_text(encoding="utf-8").strip()
+    if data == "empty":
+        unit.skip("no data for this repository")
+        return
+    unit.output.write_text(f"{unit.id},{data}\n", encoding="utf-8")
+
+
+#: ``--job tests.shape_jobs:FILE``: the shape-switching test's second shape.
+FILE = Job(process_file, lambda settings: None, OUTPUT_SUFFIX)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import cli as example_cli
-from .faultkit import cli, command, environment
+from .faultkit import cli, command, environment, start, wait_for
 
 
 def lines(path: Path) -> list[str]:
@@ -87,15 +87,84 @@ def test_csv_outputs_share_one_header_and_a_different_one_is_named(tmp_path: Pat
     write_outputs(tmp_path, {"b": "x,y\n3,4\n", "a": "x,y\n1,2", "nested/c": "x,y\n5,6\n"})
     done = cli(*CSV_ARGS, cwd=tmp_path, env=environment())
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "all.csv").read_text() == "x,y\n1,2\n3,4\n5,6\n"  # ids in order
+    assert (tmp_path / "all.csv").read_text() == "x,y\n3,4\n1,2\n5,6\n"  # the units' order
 
-    (tmp_path / "out" / "b.csv").write_text("x,z\n7,8\n")
+    (tmp_path / "out" / "a.csv").write_text("x,z\n7,8\n")
     different = cli(*CSV_ARGS, cwd=tmp_path, env=environment())
     assert different.returncode == 2
-    assert "gather: unit b's CSV header 'x,z' differs from unit a's 'x,y'" in different.stderr
-    assert (tmp_path / "all.csv").read_text() == "x,y\n1,2\n3,4\n5,6\n"  # the previous result
+    assert "gather: unit a's CSV header 'x,z' differs from unit b's 'x,y'" in different.stderr
+    assert (tmp_path / "all.csv").read_text() == "x,y\n3,4\n1,2\n5,6\n"  # the previous result
     left = ["all.csv", "all.csv.manifest.jsonl", "out", "runs", "units.txt"]
     assert sorted(os.listdir(tmp_path)) == left  # no staged file left behind
+
+
+def gather_log(stderr: str) -> str:
+    """The END line a gather echoed."""
+    [end] = [line for line in stderr.splitlines() if " END " in line]
+    return end
+
+
+def test_units_added_at_the_end_are_appended_and_anything_else_rebuilds(tmp_path: Path) -> None:
+    write_outputs(tmp_path, {"b": "x,y\n3,4\n", "a": "x,y\n1,2\n"})
+    first = cli(*CSV_ARGS, cwd=tmp_path, env=environment())
+    assert first.returncode == 0, first.stderr
+    result = tmp_path / "all.csv"
+    inode = result.stat().st_ino
+
+    write_outputs(tmp_path, {"b": "x,y\n3,4\n", "a": "x,y\n1,2\n", "c": "x,y\n5,6\n"})
+    (tmp_path / "out" / "b.csv").touch()  # the same bytes, but not the same stamp...
+    rebuilt = cli(*CSV_ARGS, cwd=tmp_path, env=environment())
+    assert "appended=" not in gather_log(rebuilt.stderr)  # ...so it rebuilds
+    assert result.read_text() == "x,y\n3,4\n1,2\n5,6\n"
+
+    (tmp_path / "units.txt").write_text("b\na\nc\nd\n")
+    (tmp_path / "out" / "d.csv").write_text("x,y\n7,8\n")
+    appended = cli(*CSV_ARGS, cwd=tmp_path, env=environment())
+    assert appended.returncode == 0, appended.stderr
+    assert "units=4 appended=1" in gather_log(appended.stderr)
+    assert result.read_text() == "x,y\n3,4\n1,2\n5,6\n7,8\n"
+    assert result.stat().st_ino != inode  # a staged copy renamed into place, not an append
+    whole = cli(*CSV_ARGS[:-2], "full.csv", "--no-progress", cwd=tmp_path, env=environment())
+    assert whole.returncode == 0, whole.stderr
+    assert (tmp_path / "full.csv").read_bytes() == result.read_bytes()
+    manifests = [tmp_path / "all.csv.manifest.jsonl", tmp_path / "full.csv.manifest.jsonl"]
+    (_, *appended_lines), (_, *whole_lines) = (lines(path) for path in manifests)
+    assert appended_lines == whole_lines
+
+    (tmp_path / "units.txt").write_text("b\na\nc\nd\ne\n")
+    (tmp_path / "out" / "e.csv").write_text("x,z\n9,9\n")
+    different = cli(*CSV_ARGS, cwd=tmp_path, env=environment())
+    assert "unit e's CSV header 'x,z' differs from unit b's 'x,y'" in different.stderr
+    assert result.read_text() == "x,y\n3,4\n1,2\n5,6\n7,8\n"  # the previous result
+
+
+def test_ctrl_c_while_appending_keeps_the_previous_result(tmp_path: Path) -> None:
+    write_outputs(tmp_path, {"a": "x,y\n1,2\n"})
+    assert cli(*CSV_ARGS, cwd=tmp_path, env=environment()).returncode == 0
+    result, manifest = tmp_path / "all.csv", tmp_path / "all.csv.manifest.jsonl"
+    previous = (result.read_bytes(), manifest.read_bytes())
+    (tmp_path / "units.txt").write_text("a\nb\n")
+    os.mkfifo(tmp_path / "out" / "b.csv")  # reading it blocks: the gather stops mid-append
+    process = start(*CSV_ARGS, cwd=tmp_path, env=environment())
+    try:
+
+        def copied() -> bool:
+            for staged in tmp_path.glob(".all.csv.part-*"):
+                try:
+                    if staged.read_bytes() == previous[0]:
+                        return True
+                except FileNotFoundError:
+                    continue
+            return False
+
+        wait_for(copied, 60, "the previous result copied into the staged file")
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, rest
+    assert (result.read_bytes(), manifest.read_bytes()) == previous
+    assert [name for name in os.listdir(tmp_path) if name.startswith(".")] == []
 
 
 def test_parquet_outputs_become_one_parquet_file(tmp_path: Path) -> None:
@@ -187,4 +256,12 @@ def test_gather_on_s3_is_one_listing_and_one_get_per_output(tmp_path: Path) -> N
 
         again = cli("gather", "--no-progress", *args, cwd=tmp_path, env=environment())
         assert "up to date (30 units)" in again.stderr
+
+        seed(f"{prefix}/out", ["g/u999.json"], b'{"id": "g/u999"}')
+        (tmp_path / "units.txt").write_text("".join(f"{unit_id}\n" for unit_id in ids) + "g/u999\n")
+        more = cli("gather", "--no-progress", *args, cwd=tmp_path, env=environment())
+        assert more.returncode == 0, more.stderr
+        assert "units=31" in more.stderr and "appended" not in more.stderr  # objects: rebuilt
+        result = fs.cat_file(f"{prefix}/out-gathered.jsonl").decode().splitlines()
+        assert [json.loads(line)["id"] for line in result] == [*ids, "g/u999"]
 {%- endif %}

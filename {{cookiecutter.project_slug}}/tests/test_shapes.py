@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.errors import UserError
+from {{ cookiecutter.package_name }}.outputs import first_clash, scan
+from {{ cookiecutter.package_name }}.unitlist import UnitList
 from {{ cookiecutter.package_name }}.units import check_id, path_matches, validated
 
 from .faultkit import cli, environment
@@ -91,6 +93,74 @@ def test_folder_outputs_skips_and_nested_ids_on_a_local_folder(tmp_path: Path) -
     assert redo.returncode == 0, redo.stderr
     assert (out / "Python/org~repo/plots/plot.txt").read_text() == "no notes"
     assert not [p for p in out.rglob(".*")], "a redone folder left its old copy behind"
+
+
+def test_a_unit_that_changes_shape_leaves_no_older_result(tmp_path: Path) -> None:
+    make_inputs(tmp_path)
+    out, folders, files = tmp_path / "out", shape_args(), shape_args()
+    files[files.index("tests.shape_jobs")] = "tests.shape_jobs:FILE"
+
+    def run(args: list[str], *extra: str, **inputs: str) -> list[str]:
+        for name, text in inputs.items():
+            (tmp_path / "inputs" / name.replace("_", "/")).with_suffix(".txt").write_text(text)
+        done = cli("run", "--no-progress", *args, *extra, cwd=tmp_path, env=environment())
+        assert done.returncode == 0, done.stderr
+        return files_under(out)
+
+    assert run(folders) == OUTPUTS
+    table = ["R/nothing/_SUCCESS", "R/nothing/plots/plot.txt", "R/nothing/table.csv"]
+    # Redone: a folder becomes a skip record, a skip record a folder.
+    swapped = run(folders, "--overwrite", R_nothing="5", Go_tools="empty")
+    assert swapped == ["Go/tools.skipped", *OUTPUTS[3:6], *table]
+    status = cli("status", *folders, cwd=tmp_path, env=environment())
+    assert "done:    2" in status.stdout and "skipped: 1" in status.stdout, status.stdout
+    # Another OUTPUT_SHAPE: folders become files (the skipped unit is done either way).
+    assert run(files) == ["Go/tools.skipped", "Python/org~repo", "R/nothing"]
+    # Redone: a file becomes a skip record, a skip record a file; then folders again.
+    assert run(files, "--overwrite", R_nothing="empty", Go_tools="8") == [
+        "Go/tools",
+        "Python/org~repo",
+        "R/nothing.skipped",
+    ]
+    assert (out / "Go/tools").read_text() == "Go/tools,8\n"
+    assert run(folders) == [*OUTPUTS[:6], "R/nothing.skipped"]
+    assert not [p for p in out.rglob(".*")], "a replaced output left a staged copy behind"
+
+
+def test_an_id_whose_output_would_hold_another_is_refused(tmp_path: Path) -> None:
+    make_inputs(tmp_path, {"Go/tools/extra.txt": "9"})
+    result = cli("run", "--no-progress", *shape_args(), cwd=tmp_path, env=environment())
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.endswith(
+        ": error: unit ids 'Go/tools' and 'Go/tools/extra' collide: 'Go/tools' would be both "
+        "the output of the first and a folder holding the output of the second; rename one of "
+        "them"
+    )
+    assert not (tmp_path / "out").exists() and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("ids", "suffix", "clash"),
+    [
+        (["a", "a/b"], "", ("a", "a/b", "a")),
+        (["x/y/z", "x/y"], "", ("x/y", "x/y/z", "x/y")),
+        (["a", "a.csv/b"], ".csv", ("a", "a.csv/b", "a.csv")),
+        (["a", "a.skipped/b"], "", ("a", "a.skipped/b", "a.skipped")),
+        (["a", "a/b"], ".csv", None),
+        (["a", "ab/c", "a/b/c"], ".json", None),
+        (["a/b", "a/c", "b"], "", None),
+    ],
+)
+def test_ids_whose_outputs_collide(
+    ids: list[str], suffix: str, clash: tuple[str, str, str] | None
+) -> None:
+    assert first_clash(UnitList.of(ids), suffix) == clash
+
+
+def test_an_output_beside_a_skip_record_wins() -> None:
+    listing = scan(["a.csv", "a.csv.skipped", "b.csv.skipped"], ".csv", "file")
+    assert (listing.done, listing.skipped) == ({"a", "b"}, {"b"})
 
 
 def test_a_missing_required_input_names_it(tmp_path: Path) -> None:
@@ -177,4 +247,12 @@ def test_folder_outputs_skips_and_nested_inputs_on_s3(tmp_path: Path) -> None:
         assert "3 done, 0 skipped (already done)" in redo.stdout, redo.stderr
         table = fs.cat_file(f"{prefix}/out/Go/tools/table.csv")
         assert table == b"unit,value\nGo/tools,7\n"
+
+        fs.pipe_file(f"{prefix}/inputs/Go/tools.txt", b"empty")  # a folder becomes a skip
+        fs.pipe_file(f"{prefix}/inputs/R/nothing.txt", b"5")  # and a skip a folder
+        swap = cli("run", "--no-progress", *args, "--overwrite", cwd=tmp_path, env=environment())
+        assert swap.returncode == 0, swap.stderr
+        names = sorted(str(p)[len(prefix) + 5 :] for p in fs.find(f"{prefix}/out"))
+        table = ["R/nothing/_SUCCESS", "R/nothing/plots/plot.txt", "R/nothing/table.csv"]
+        assert names == ["Go/tools.skipped", *OUTPUTS[3:6], *table]
 {%- endif %}

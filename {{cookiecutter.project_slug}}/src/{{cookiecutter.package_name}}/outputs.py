@@ -7,6 +7,10 @@
   ``<output>/<id><suffix>.skipped`` holding the reason, so the unit counts as done, and
   ``status`` tells it apart.
 
+A unit redone (``--overwrite``, ``--rerun-stale``) may change shape: a skip removes the unit's
+older output first (a crash in between leaves the unit pending), an output removes the older
+skip record after its commit (a crash in between leaves both, and the output wins).
+
 ``process.py`` declares the shape once: ``OUTPUT_SHAPE = "folder"`` (default ``"file"``).
 Ids may hold folders (``a/b/c``): outputs mirror them, and the listing is recursive.
 """
@@ -15,7 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import UserError
 from .storage import FOLDER_MARKER, PART_MARKER, Store
+from .unitlist import UnitList
 
 SHAPES = ("file", "folder")
 #: Appended to a unit's output name for the record of a unit that chose to write nothing.
@@ -53,12 +59,43 @@ def scan(names: list[str], suffix: str, shape: str) -> Listing:
         if name.endswith(skip_tail):
             if not _hidden(name):
                 skipped.add(name[:-skip_cut])
-                done.add(name[:-skip_cut])
         elif name.endswith(tail) and not _hidden(name):
             done.add(name[:-cut] if cut else name)
+    skipped -= done  # an output beside a skip record wins (see the module's docstring)
+    done |= skipped
     return listing
 
 
 def list_units(outputs: Store, suffix: str, shape: str = "file") -> Listing:
     """The done and skipped units, from ONE recursive listing of ``outputs``."""
     return scan(outputs.walk(), suffix, shape)
+
+
+def first_clash(ids: UnitList, suffix: str) -> tuple[str, str, str] | None:
+    """Two ids whose outputs cannot both exist, ``(a, b, name)``: ``a``'s output (or skip
+    record) ``name`` is also the name of a folder holding ``b``'s (``a`` and ``a/b`` with
+    folder outputs); None if there are none. Costs one scan of the text when no id has a folder."""
+    if not ids.any_contains("/"):
+        return None
+    folders: dict[str, str] = {}  # every folder an id's output lies in -> the first such id
+    for unit_id in ids:
+        cut = unit_id.rfind("/")
+        while cut > 0 and unit_id[:cut] not in folders:  # its parents are in, if it is
+            folders[unit_id[:cut]] = unit_id
+            cut = unit_id.rfind("/", 0, cut)
+    for unit_id in ids:
+        for name in (unit_id + suffix, unit_id + suffix + SKIP_SUFFIX):
+            if name in folders:
+                return unit_id, folders[name], name
+    return None
+
+
+def check_layout(ids: UnitList, suffix: str) -> None:
+    """Refuse, in one line, ids whose outputs would collide (see ``first_clash``)."""
+    clash = first_clash(ids, suffix)
+    if clash is not None:
+        outer, inner, name = clash
+        raise UserError(
+            f"unit ids {outer!r} and {inner!r} collide: {name!r} would be both the output of "
+            "the first and a folder holding the output of the second; rename one of them"
+        )

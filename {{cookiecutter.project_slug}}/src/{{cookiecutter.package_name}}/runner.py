@@ -27,6 +27,7 @@ from .failures import RETRY_LIST, FailureLog, latest_failures, retry_list, write
 from .inputs import Inputs
 from .lock import RunLock
 from .log import Progress, RunLog, duration, timestamp
+from .outputs import check_layout
 from .pool import LocalPool
 from .retries import Retries
 from .settings import Settings
@@ -298,6 +299,7 @@ def run(
     state = Path(settings.state)
     # Bad unit ids are rejected before anything is created, the lock and state folder included.
     ids = units.load(settings) if unit_ids is None else UnitList.of(unit_ids)
+    check_layout(ids, job.suffix)
     with RunLock(lock_path(settings)) as lock:
         outputs = open_store(settings.output{% if cookiecutter.storage == "s3" %}, settings.storage_timeout{% endif %})
         done = set() if settings.overwrite else checkpoint.done_ids(outputs, job.suffix, job.shape)

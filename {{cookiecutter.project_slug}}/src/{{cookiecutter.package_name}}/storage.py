@@ -7,6 +7,7 @@ cheap; committing a staged file or folder is atomic, which is what makes a crash
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
 import functools
@@ -138,6 +139,11 @@ class Store(Protocol):
         """Create the root if needed and delete staged files of earlier, dead runs."""
         ...
 
+    def remove(self, name: str, *, folder: bool) -> None:
+        """Delete the file or folder output ``name`` if it exists; a folder stops counting as
+        done first."""
+        ...
+
     def staging_path(self, name: str) -> Path:
         """A fresh local path to write ``name`` to before it is committed."""
         ...
@@ -254,19 +260,36 @@ class LocalStore:
     def commit_folder(self, staged: Path, name: str, marker: str) -> str:
         (staged / FOLDER_MARKER).write_text(marker, encoding="utf-8")
         final = self._folder + name
-        if os.path.lexists(final):  # a redone unit: its old folder goes aside, then away
-            aside = self.staging_path(name)
-            os.replace(final, aside)
-            os.replace(staged, final)
-            remove_tree(aside)
+        if os.path.lexists(final):  # a redone unit: its old folder (or file) goes aside
+            self._replace_aside(staged, name)
         else:
             os.replace(staged, final)
         return final
 
+    def _replace_aside(self, staged: Path, name: str) -> None:
+        """Put ``staged`` in the place of whatever ``name`` is, which goes aside, then away."""
+        aside = self.staging_path(name)
+        os.replace(self._folder + name, aside)
+        os.replace(staged, self._folder + name)
+        self.discard(aside)
+
     def commit(self, staged: Path, name: str) -> str:
         final = self._folder + name
-        os.replace(staged, final)
+        try:
+            os.replace(staged, final)
+        except IsADirectoryError:  # the folder output of an earlier OUTPUT_SHAPE
+            self._replace_aside(staged, name)
         return final
+
+    def remove(self, name: str, *, folder: bool) -> None:
+        final = self._folder + name
+        if os.path.isdir(final) and not os.path.islink(final):
+            aside = self.staging_path(name)  # gone at once, whatever its size
+            os.replace(final, aside)
+            remove_tree(aside)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(final)
 
     def discard(self, staged: Path) -> None:
         if staged.is_dir():
@@ -396,6 +419,15 @@ class FsspecStore:
         self.fs.put_file(str(staged), self._path(name))
         remove_tree(staged.parent)
         return self.url(name)
+
+    def remove(self, name: str, *, folder: bool) -> None:
+        path = self._path(name)
+        if folder:
+            self.fs.rm_file(f"{path}/{FOLDER_MARKER}")  # no longer done, then the rest
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(path, recursive=True)
+        else:
+            self.fs.rm_file(path)
 
     def discard(self, staged: Path) -> None:
         remove_tree(staged.parent)

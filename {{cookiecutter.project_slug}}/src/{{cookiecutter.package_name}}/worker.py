@@ -131,6 +131,8 @@ class Worker(Generic[R]):
         self.scratch_root = Path(tempfile.mkdtemp(prefix=f"unit-scratch-{os.getpid()}-"))
         self._scratch_prefix = os.path.join(self.scratch_root, "")
         self.params = settings.params
+        #: Whether units already done are redone, so may leave an output of another shape.
+        self.redoing = settings.overwrite or settings.rerun_stale
         self.resources = job.setup(settings)
         #: What setup() started lives as long as the worker; None: children are not tracked.
         self.spared = frozenset(children_of(os.getpid())) if contain_children else None
@@ -176,6 +178,8 @@ class Worker(Generic[R]):
                         raise
                     raise RuntimeError(NOTHING_WRITTEN) from None
                 committed = True
+            if committed and self.redoing:  # an older skip record would outlive its meaning
+                self.outputs.remove(name + SKIP_SUFFIX, folder=False)
             seconds = time.perf_counter() - clock
             return Outcome(
                 unit_id, True, started, seconds, url, steps or None, skipped=unit.skipped
@@ -202,7 +206,10 @@ class Worker(Generic[R]):
                 remove_tree(unit.scratch)
 
     def _skip(self, name: str, reason: str) -> None:
-        """Record a unit with no output on purpose: a small file holding the reason."""
+        """Record a unit with no output on purpose: a small file holding the reason. A redone
+        unit's older output goes first (see outputs.py)."""
+        if self.redoing:
+            self.outputs.remove(name, folder=self.job.shape == "folder")
         marker = self.outputs.staging_path(name + SKIP_SUFFIX)
         with open(marker, "w", encoding="utf-8") as handle:
             handle.write(reason + "\n")
