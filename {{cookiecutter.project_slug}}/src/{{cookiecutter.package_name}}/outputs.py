@@ -18,6 +18,8 @@ Ids may hold folders (``a/b/c``): outputs mirror them, and the listing is recurs
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 
 from .errors import UserError
 from .storage import FOLDER_MARKER, PART_MARKER, Store
@@ -74,19 +76,21 @@ def list_units(outputs: Store, suffix: str, shape: str = "file") -> Listing:
 def first_clash(ids: UnitList, suffix: str) -> tuple[str, str, str] | None:
     """Two ids whose outputs cannot both exist, ``(a, b, name)``: ``a``'s output (or skip
     record) ``name`` is also the name of a folder holding ``b``'s (``a`` and ``a/b`` with
-    folder outputs); None if there are none. Costs one scan of the text when no id has a folder."""
+    folder outputs); None if there are none. One scan of the text when no id has a folder;
+    otherwise passes in C over the ids (~0.5 s per million)."""
     if not ids.any_contains("/"):
         return None
-    folders: dict[str, str] = {}  # every folder an id's output lies in -> the first such id
-    for unit_id in ids:
-        cut = unit_id.rfind("/")
-        while cut > 0 and unit_id[:cut] not in folders:  # its parents are in, if it is
-            folders[unit_id[:cut]] = unit_id
-            cut = unit_id.rfind("/", 0, cut)
-    for unit_id in ids:
-        for name in (unit_id + suffix, unit_id + suffix + SKIP_SUFFIX):
-            if name in folders:
-                return unit_id, folders[name], name
+    parents = set(map(itemgetter(0), map(str.rpartition, ids, repeat("/"))))
+    folders: set[str] = set()  # every folder an id's output lies in
+    for parent in parents:
+        while parent and parent not in folders:
+            folders.add(parent)
+            parent = parent.rpartition("/")[0]
+    for tail in (suffix, suffix + SKIP_SUFFIX):
+        for name in filter(folders.__contains__, map(str.__add__, ids, repeat(tail))):
+            outer = name[: -len(tail)] if tail else name
+            inner = next(unit_id for unit_id in ids if unit_id.startswith(name + "/"))
+            return outer, inner, name
     return None
 
 
