@@ -82,6 +82,7 @@ COMMON = {
             "fault_jobs.py",
             "faultkit.py",
             "test_anywhere.py",
+            "test_board.py",
             "test_checkpoint.py",
             "test_child_processes.py",
             "test_cli.py",
