@@ -134,11 +134,20 @@ def test_units_added_at_the_end_are_appended_and_anything_else_rebuilds(tmp_path
     (_, *appended_lines), (_, *whole_lines) = (lines(path) for path in manifests)
     assert appended_lines == whole_lines
 
+    manifest = tmp_path / "all.csv.manifest.jsonl"
+    manifest.write_text(manifest.read_text().replace('"unit": "a"', '"unit": "A"'))
     (tmp_path / "units.txt").write_text("b\na\nc\nd\ne\n")
-    (tmp_path / "out" / "e.csv").write_text("x,z\n9,9\n")
+    (tmp_path / "out" / "e.csv").write_text("x,y\n9,9\n")
+    edited = cli(*CSV_ARGS, cwd=tmp_path, env=environment())  # a manifest edited by hand
+    assert edited.returncode == 0, edited.stderr
+    assert "appended" not in gather_log(edited.stderr)  # is not trusted: a rebuild
+    assert '"unit": "a"' in manifest.read_text()
+
+    (tmp_path / "units.txt").write_text("b\na\nc\nd\ne\nf\n")
+    (tmp_path / "out" / "f.csv").write_text("x,z\n9,9\n")
     different = cli(*CSV_ARGS, cwd=tmp_path, env=environment())
-    assert "unit e's CSV header 'x,z' differs from unit b's 'x,y'" in different.stderr
-    assert result.read_text() == "x,y\n3,4\n1,2\n5,6\n7,8\n"  # the previous result
+    assert "unit f's CSV header 'x,z' differs from unit b's 'x,y'" in different.stderr
+    assert result.read_text() == "x,y\n3,4\n1,2\n5,6\n7,8\n9,9\n"  # the previous result
 
 
 def test_ctrl_c_while_appending_keeps_the_previous_result(tmp_path: Path) -> None:

@@ -307,7 +307,8 @@ def _previous_header(store: Store, name: str) -> dict[str, Any]:
         header = json.loads(line)
     except (OSError, ValueError):
         return {}
-    return header if isinstance(header, dict) else {}
+    counts = isinstance(header, dict) and [header.get("units"), header.get("skipped")]
+    return header if counts and all(isinstance(n, int) for n in counts) else {}
 
 
 def _result_stamp(store: Store, name: str) -> tuple[int, str] | None:
@@ -335,6 +336,17 @@ def _unchanged(header: dict[str, Any], target: str, result: tuple[int, str] | No
     return result == (header["bytes"], header.get("stamp"))
 
 
+def _intact(path: str, header: dict[str, Any]) -> bool:
+    """Whether the lines of the local manifest ``path`` are those its header's digest says
+    (a manifest edited by hand makes a rebuild, not an append of its lines)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as manifest:
+        manifest.readline()
+        for line in manifest:
+            digest.update(line)
+    return digest.hexdigest() == header.get("digest")
+
+
 def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
@@ -357,11 +369,13 @@ class _Writer:
         store: Store,
         name: str,
         target: str,
-        keep: int,
+        keep: tuple[int, str],
         report: Callable[[int], None],
     ) -> None:
+        """``keep``: how many lines of the previous manifest to copy, and their digest."""
         self.ids, self.look, self.store, self.name = ids, look, store, name
-        self.target, self.keep, self.report = target, keep, report
+        self.target, self.report = target, report
+        self.keep, self.expected = keep
         self.body = store.staging_path(name + MANIFEST_SUFFIX)
         self.digest = hashlib.sha256()
         self.included = self.skipped = 0
@@ -378,20 +392,7 @@ class _Writer:
         gather rebuild, never miss it)."""
         ids = iter(self.ids)
         if self.keep:
-            with open(self.store.url(self.name + MANIFEST_SUFFIX), "rb") as previous:
-                previous.readline()
-                for _ in range(self.keep):
-                    line = previous.readline()
-                    record = json.loads(line)
-                    self._line(line, manifest)
-                    for unit_id in ids:  # past this line's unit (and units still missing)
-                        if unit_id == record["unit"]:
-                            break
-                    if record.get("skipped"):
-                        self.skipped += 1
-                    else:
-                        self.included += 1
-                        self.first = self.first or str(record["unit"])
+            self._kept(manifest, ids)
         appended = 0
         for unit_id in ids:
             found = self.look(unit_id)
@@ -406,6 +407,33 @@ class _Writer:
                 self.report(appended)
             else:
                 self.skipped += 1
+
+    def _kept(self, manifest: BinaryIO, ids: Iterator[str]) -> None:
+        """Copy the previous manifest's lines, and move ``ids`` past their units."""
+        path = self.store.url(self.name + MANIFEST_SUFFIX)
+        with open(path, "rb") as previous:
+            previous.readline()
+            for _ in range(self.keep):
+                line = previous.readline()
+                self._line(line, manifest)
+                try:
+                    record = json.loads(line)
+                    unit = str(record["unit"])
+                except (ValueError, KeyError, TypeError):
+                    break  # the digest below tells
+                for unit_id in ids:  # past this line's unit (and units still missing)
+                    if unit_id == unit:
+                        break
+                if record.get("skipped"):
+                    self.skipped += 1
+                else:
+                    self.included += 1
+                    self.first = self.first or unit
+        if self.digest.hexdigest() != self.expected:
+            raise UserError(
+                f"gather: {path} does not match its first line (changed by hand?): delete it "
+                "and gather again"
+            )
 
     def manifest(self, staged: Path, result: tuple[int, str] | None) -> None:
         """Write the header, then the lines, into ``staged``."""
@@ -459,6 +487,7 @@ def gather(
         and combine in APPENDABLE
         and before is not None
         and previous.get("digest") == survey.prefix_digest
+        and _intact(result_store.url(name + MANIFEST_SUFFIX), previous)
     ):
         keep = _lines(previous)
 
@@ -479,7 +508,8 @@ def gather(
         if index % PROGRESS_EVERY == 0:
             log.write("PROG", progress=f"{index}/{new}")
 
-    writer = _Writer(ids, look, result_store, name, target, keep, report)
+    kept = (keep, str(previous.get("digest")))
+    writer = _Writer(ids, look, result_store, name, target, kept, report)
     staged = result_store.staging_path(name)
     staged_manifest = result_store.staging_path(name + MANIFEST_SUFFIX)
     signals = signal.signal(signal.SIGTERM, _raise_interrupted)
