@@ -276,4 +276,18 @@ def test_gather_on_s3_is_one_listing_and_one_get_per_output(tmp_path: Path) -> N
         assert "units=31" in more.stderr and "appended" not in more.stderr  # objects: rebuilt
         result = fs.cat_file(f"{prefix}/out-gathered.jsonl").decode().splitlines()
         assert [json.loads(line)["id"] for line in result] == [*ids, "g/u999"]
+
+        # Outputs on object storage, the result in a local file: appended.
+        local = ["gather", "--no-progress", *args, "--to", "all.jsonl"]
+        assert cli(*local, cwd=tmp_path, env=environment()).returncode == 0
+        seed(f"{prefix}/out", ["g/v000.json"], b'{"id": "g/v000"}')
+        with (tmp_path / "units.txt").open("a") as units:
+            units.write("g/v000\n")
+        server.clear()
+        appended = cli(*local, cwd=tmp_path, env=environment())
+        assert "units=32 appended=1" in appended.stderr, appended.stderr
+        gets = [path for method, path, _ in server.requests if method == "GET" and "/out/" in path]
+        assert gets == [f"/{prefix}/out/g/v000.json"], gets  # only the new output is read
+        result = (tmp_path / "all.jsonl").read_text().splitlines()
+        assert [json.loads(line)["id"] for line in result] == [*ids, "g/u999", "g/v000"]
 {%- endif %}
