@@ -268,15 +268,23 @@ def _failed(config: Settings, states: list[Path], ids_only: bool) -> int:
     return 0
 
 
+#: Whether ``program`` exits without the interpreter's teardown (see there).
+_EXIT_AT_ONCE: set[str] = set()
+
+
 def _gather(config: Settings, arguments: argparse.Namespace) -> int:
     job = load_job(config.job)
-    harvest.gather(
-        params.bind(config, job.params),
-        job,
-        target=arguments.to,
-        allow_partial=arguments.allow_partial,
-        echo=_echo_stderr,
-    )
+    try:
+        harvest.gather(
+            params.bind(config, job.params),
+            job,
+            target=arguments.to,
+            allow_partial=arguments.allow_partial,
+            echo=_echo_stderr,
+        )
+    finally:
+        if "pyarrow" in sys.modules:
+            _EXIT_AT_ONCE.add("pyarrow")
     return 0
 
 
@@ -351,12 +359,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def program() -> None:
     """The command line as a program (``python -m`` and the console script): ``main``, then
-    exit with its status. Once pyarrow was loaded (a Parquet gather) it exits at once, without
-    the interpreter's teardown, where pyarrow's threads can abort the process ("terminate
-    called without an active exception", status 134) after the work is done and committed:
-    1 exit in 60 on a busy machine (apache/arrow#34314)."""
+    exit with its status. After a gather that loaded pyarrow (Parquet) it exits at once,
+    without the interpreter's teardown, where pyarrow's threads can abort the process
+    ("terminate called without an active exception", status 134) after the work is done and
+    committed: 1 exit in 60 on a busy machine (apache/arrow#34314)."""
     code = main()
-    if "pyarrow" in sys.modules:
+    if _EXIT_AT_ONCE:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
