@@ -47,6 +47,8 @@ TMPFS = Path("/dev/shm")
 RUNNER = "unitwise"
 BARE = ["ProcessPoolExecutor", "multiprocess.Pool", "joblib", "mpire"]
 PR_SET_CHILD_SUBREAPER = 36
+#: A prime that spreads the ids of a shuffled units file (see ``Bench.units_file``).
+SPREAD = 1_000_003
 
 
 @dataclass
@@ -184,12 +186,16 @@ class Bench:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def units_file(self, name: str, count: int) -> Path:
+    def units_file(self, name: str, count: int, shuffled: bool = False) -> Path:
+        """``count`` ids ``u00000000``, ``u00000001``, ... in ascending order, or ``shuffled``
+        (a fixed permutation: i -> i * a prime mod ``count``, so no id repeats)."""
         path = self.work / f"{name}.txt"
+        spread = SPREAD if shuffled and count % SPREAD else 1
         with path.open("w", encoding="utf-8") as handle:
             step = 100_000
             for start in range(0, count, step):
-                handle.write("".join(f"u{i:08d}\n" for i in range(start, min(count, start + step))))
+                end = min(count, start + step)
+                handle.write("".join(f"u{i * spread % count:08d}\n" for i in range(start, end)))
         return path
 
     def runner_command(self, units: Path, output: Path, state: Path, *extra: str) -> list[str]:
@@ -257,10 +263,10 @@ def first_start(state: Path) -> float:
     raise RuntimeError(f"no START line under {state}")
 
 
-def many_units(bench: Bench, plan: int, resume: int) -> dict[str, Any]:
-    """Planning ``plan`` ids (time to the first START, peak RSS of the run), and a resume over
-    ``resume`` done outputs (the whole run plans, finds everything done, and ends)."""
-    units = bench.units_file("many", plan)
+def planned(bench: Bench, plan: int, shuffled: bool) -> tuple[float, Measure]:
+    """A run of ``plan`` ids limited to its first 2,000: seconds to the first START, and the
+    whole run's measure (its main-process peak is the planning's)."""
+    units = bench.units_file("many", plan, shuffled)
     output, state = bench.work / "many-out", bench.work / "many-state"
     launched = time.time()
     started = measure(
@@ -274,6 +280,16 @@ def many_units(bench: Bench, plan: int, resume: int) -> dict[str, Any]:
     units.unlink()
     shutil.rmtree(output)
     shutil.rmtree(state)
+    return to_first, started
+
+
+def many_units(bench: Bench, plan: int, resume: int) -> dict[str, Any]:
+    """Planning ``plan`` ids, ascending and shuffled (time to the first START, peak RSS of the
+    run), and a resume over ``resume`` done outputs (the whole run plans, finds everything
+    done, and ends)."""
+    to_first, started = planned(bench, plan, shuffled=False)
+    to_first_shuffled, started_shuffled = planned(bench, plan, shuffled=True)
+    output, state = bench.work / "many-out", bench.work / "many-state"
 
     units = bench.units_file("resume", resume)
     output.mkdir()
@@ -290,10 +306,15 @@ def many_units(bench: Bench, plan: int, resume: int) -> dict[str, Any]:
         "plan_units": plan,
         "plan_first_start_s": to_first,
         "plan_run": asdict(started),
+        "plan_shuffled_first_start_s": to_first_shuffled,
+        "plan_shuffled_run": asdict(started_shuffled),
         "resume_units": resume,
         "resume_s": resumed.wall,
         "resume_run": asdict(resumed),
     }
+
+
+CASES = ("trivial", "cpu_5ms", "many")
 
 
 def ratio(case: dict[str, Any], against: str, key: str) -> float:
@@ -307,7 +328,15 @@ def main() -> None:
     size.add_argument("--smoke", action="store_true", help="does it run at all? (tiny)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 1)")
     parser.add_argument("--json", type=Path, default=Path("bench/results/cost.json"))
+    parser.add_argument(
+        "--cases",
+        default=",".join(CASES),
+        help=f"comma-separated, among {', '.join(CASES)} (default: all)",
+    )
     args = parser.parse_args()
+    cases = args.cases.split(",")
+    if not set(cases) <= set(CASES):
+        parser.error(f"--cases: unknown {sorted(set(cases) - set(CASES))}")
     trivial, cpu, plan, resume = (
         (500, 40, 50_000, 5_000)
         if args.smoke
@@ -323,10 +352,13 @@ def main() -> None:
         results: dict[str, Any] = {
             "machine": machine(workers=WORKERS, outputs_on=str(work)),
             "rounds": args.rounds,
-            "trivial": per_unit_case(bench, "trivial", trivial, 0, args.rounds),
-            "cpu_5ms": per_unit_case(bench, "cpu", cpu, 5, args.rounds),
-            "many": many_units(bench, plan, resume),
         }
+        if "trivial" in cases:
+            results["trivial"] = per_unit_case(bench, "trivial", trivial, 0, args.rounds)
+        if "cpu_5ms" in cases:
+            results["cpu_5ms"] = per_unit_case(bench, "cpu", cpu, 5, args.rounds)
+        if "many" in cases:
+            results["many"] = many_units(bench, plan, resume)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -334,6 +366,8 @@ def main() -> None:
         ("case", "contender", "wall min / median", "CPU us/unit min / median", "load")
     ]
     for key, label in (("trivial", "trivial units"), ("cpu_5ms", "5 ms units")):
+        if key not in results:
+            continue
         case = results[key]
         for contender in [RUNNER, *BARE]:
             row = case[contender]
@@ -348,31 +382,45 @@ def main() -> None:
             )
     print_table(rows)
 
-    trivial_case, cpu_case, many = results["trivial"], results["cpu_5ms"], results["many"]
-    goals = [
-        (
-            "1 trivial: CPU vs ProcessPoolExecutor (median)",
-            ratio(trivial_case, "ProcessPoolExecutor", "cpu_median_s"),
-            1.3,
-        ),
-        (
-            "1 trivial: wall vs ProcessPoolExecutor (min)",
-            ratio(trivial_case, "ProcessPoolExecutor", "wall_min_s"),
-            1.3,
-        ),
-        (
-            "2 5 ms units: CPU vs multiprocess.Pool (median)",
-            ratio(cpu_case, "multiprocess.Pool", "cpu_median_s"),
-            1.05,
-        ),
-        (f"3 first START of {many['plan_units']:,} ids (s)", many["plan_first_start_s"], 10.0),
-        (
-            f"3 main process peak RSS, run of {many['plan_units']:,} ids (MiB)",
-            many["plan_run"]["main_peak_mb"],
-            500.0,
-        ),
-        (f"3 resume over {many['resume_units']:,} done outputs (s)", many["resume_s"], 3.0),
-    ]
+    goals = []
+    if "trivial" in results:
+        trivial_case = results["trivial"]
+        goals += [
+            (
+                "1 trivial: CPU vs ProcessPoolExecutor (median)",
+                ratio(trivial_case, "ProcessPoolExecutor", "cpu_median_s"),
+                1.3,
+            ),
+            (
+                "1 trivial: wall vs ProcessPoolExecutor (min)",
+                ratio(trivial_case, "ProcessPoolExecutor", "wall_min_s"),
+                1.3,
+            ),
+        ]
+    if "cpu_5ms" in results:
+        goals.append(
+            (
+                "2 5 ms units: CPU vs multiprocess.Pool (median)",
+                ratio(results["cpu_5ms"], "multiprocess.Pool", "cpu_median_s"),
+                1.05,
+            )
+        )
+    if "many" in results:
+        many, plan_label = results["many"], f"{results['many']['plan_units']:,} ids"
+        goals += [
+            (f"3 first START of {plan_label}, ascending (s)", many["plan_first_start_s"], 10.0),
+            (
+                f"3 first START of {plan_label}, shuffled (s)",
+                many["plan_shuffled_first_start_s"],
+                10.0,
+            ),
+            (
+                f"3 main process peak RSS, run of {plan_label} (MiB)",
+                max(many["plan_run"]["main_peak_mb"], many["plan_shuffled_run"]["main_peak_mb"]),
+                500.0,
+            ),
+            (f"3 resume over {many['resume_units']:,} done outputs (s)", many["resume_s"], 3.0),
+        ]
     results["goals"] = {
         name: {"value": value, "target": target, "met": value <= target}
         for name, value, target in goals

@@ -148,6 +148,12 @@ def test_unit_list_is_compact_and_behaves_like_a_list(monkeypatch: pytest.Monkey
     assert ids[999] in packed and ids[0] in packed and "u1u" not in packed
     assert packed.first_repeat() is None
     assert unitlist.UnitList.of([*ids, ids[10], ids[3]]).first_repeat() == (10, 1_000)
+    ordered = sorted(ids)  # the fast path: strictly ascending ids cannot repeat
+    assert unitlist.UnitList.of(ordered).ascending() and not packed.ascending()
+    assert unitlist.UnitList.of(ordered).first_repeat() is None
+    again = [*ordered[:500], ordered[499], *ordered[500:]]  # ascending but for one repeat
+    assert not unitlist.UnitList.of(again).ascending()
+    assert unitlist.UnitList.of(again).first_repeat() == (499, 500)
     assert not unitlist.UnitList.of([]) and list(unitlist.UnitList()) == []
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from itertools import compress
+from itertools import compress, filterfalse, islice
 
 #: Characters of the text split at a time while iterating: ~6,500 short ids, ~0.4 MB of
 #: ``str`` objects at a time (a megabyte of text made ~7 MB: a gather's whole growth).
@@ -40,13 +40,30 @@ class UnitList:
         return self._count > 0
 
     def __iter__(self) -> Iterator[str]:
+        for ids in self._chunks():
+            yield from ids
+
+    def _chunks(self) -> Iterator[list[str]]:
+        """The ids in order, a list of about ``CHUNK`` characters' worth at a time."""
         text, start, end = self._text, 0, len(self._text)
         while start < end:
             stop = text.rfind("\n", start, start + CHUNK) + 1
             if stop <= start:  # one id longer than a chunk (ids are short: not in practice)
                 stop = text.index("\n", start) + 1
-            yield from text[start : stop - 1].split("\n")
+            yield text[start : stop - 1].split("\n")
             start = stop
+
+    def ascending(self) -> bool:
+        """Whether every id sorts strictly after the one before it (so none repeats): one
+        comparison per id, in C. Lists made by a program or by ``ls`` usually are."""
+        last: str | None = None
+        for ids in self._chunks():
+            if last is not None and not last < ids[0]:
+                return False
+            if not all(map(str.__lt__, ids, islice(ids, 1, None))):
+                return False
+            last = ids[-1]
+        return True
 
     def __contains__(self, unit_id: object) -> bool:
         """A scan of the whole list (in C): for a few look-ups, not one per id."""
@@ -72,13 +89,14 @@ class UnitList:
 
     def filtered(self, keep: Callable[[str], bool]) -> UnitList:
         """The ids for which ``keep`` is true, in order, as a new compact list."""
-        return _build(unit_id for unit_id in self if keep(unit_id))
+        return _joined(list(filter(keep, ids)) for ids in self._chunks())
 
     def without(self, excluded: set[str] | frozenset[str]) -> UnitList:
-        """The ids not in ``excluded`` (a resume: every id whose output does not exist yet)."""
+        """The ids not in ``excluded`` (a resume: every id whose output does not exist yet),
+        filtered a chunk at a time in C."""
         if not excluded:
             return self
-        return _build(unit_id for unit_id in self if unit_id not in excluded)
+        return _joined(list(filterfalse(excluded.__contains__, ids)) for ids in self._chunks())
 
     def head(self, count: int) -> UnitList:
         """The first ``count`` ids."""
@@ -101,7 +119,10 @@ class UnitList:
         byte of a map of about 8 bytes per id; a byte marked twice is a candidate (a repeat,
         or two ids sharing the byte: one id in 16 or so). A second pass checks only the ids
         of candidate bytes, exactly. Both passes iterate in C but for one branch per id.
+        An ascending list (checked first, ~0.1 s per million ids) needs neither pass.
         """
+        if self.ascending():
+            return None
         mask = (1 << max(10, (self._count * 8).bit_length())) - 1
         seen = bytearray(mask + 1)
         twice: set[int] = set()
@@ -124,18 +145,18 @@ class UnitList:
 
 def _build(ids: Iterable[str]) -> UnitList:
     """A UnitList from ids, joined in batches so that no list of every id ever exists."""
+    source = iter(ids)
+    return _joined(iter(lambda: list(islice(source, 65536)), []))
+
+
+def _joined(batches: Iterable[list[str]]) -> UnitList:
+    """A UnitList of batches of ids, in order."""
     parts: list[str] = []
-    batch: list[str] = []
     count = 0
-    for unit_id in ids:
-        batch.append(unit_id)
-        if len(batch) == 65536:
+    for batch in batches:
+        if batch:
             parts.append("\n".join(batch) + "\n")
             count += len(batch)
-            batch.clear()
-    if batch:
-        parts.append("\n".join(batch) + "\n")
-        count += len(batch)
     return UnitList("".join(parts), count)
 
 
