@@ -17,7 +17,7 @@ from .unitlist import UnitQueue
 from .worker_slot import WorkerSlot
 
 #: The adaptive chunk size aims at chunks of about this many seconds of work ...
-CHUNK_SECONDS = 0.05
+CHUNK_SECONDS = 0.1
 #: ... and never sends more units at once than this.
 MAX_CHUNK = 256
 #: A worker's unstarted units are taken back for an idle worker once its current unit (or

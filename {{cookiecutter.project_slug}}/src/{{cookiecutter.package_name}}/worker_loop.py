@@ -31,7 +31,7 @@ START, END, LOG, RETIRE, SETUP_FAILED = "start", "end", "log", "retire", "setup-
 #: ``prctl`` option: the signal a process gets when its parent dies (Linux).
 PR_SET_PDEATHSIG = 1
 #: A worker sends its records at least this often, in seconds, and at the end of each chunk.
-FLUSH_SECONDS = 0.01
+FLUSH_SECONDS = 0.1
 #: The main process's request for the records a worker holds while a long unit runs (see
 #: ``watchdog.py``). SIGWINCH because every process ignores it by default: a request that
 #: reaches a process without this module's handler does nothing.
