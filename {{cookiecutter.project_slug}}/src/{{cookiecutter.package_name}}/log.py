@@ -35,6 +35,9 @@ FLUSH_SECONDS = 0.5
 ETA_SECONDS = 0.1
 #: A value of a human line is quoted when it holds one of these.
 _NEEDS_QUOTES = re.compile(r"[\s\"'=]")
+_needs_quotes = _NEEDS_QUOTES.search
+#: Field names as JSON strings (a handful of names, written on every line).
+_KEYS: dict[str, str] = {}
 #: JSON without escaping non-ASCII, built once (``json.dumps`` with options builds one a call).
 _JSON = json.JSONEncoder(ensure_ascii=False)
 #: A string as a JSON string, non-ASCII kept (the C helper behind ``_JSON``).
@@ -157,9 +160,21 @@ class RunLog:
             f'"unit": {"null" if unit is None else _quoted(unit)}, "run": {self._run_json}'
         )
         for key, value in fields.items():
-            if value is not None:
-                line += f" {key}={_value(value)}"
-                record += f", {_quoted(key)}: {_json_value(value)}"
+            if value is None:
+                continue
+            # Plain strings and ints, most values, are written here without the helpers'
+            # type tests (the same text): two lines per unit, ~30% of their cost.
+            kind = type(value)
+            if kind is str:
+                human = value if value and not _needs_quotes(value) else _quoted(value)
+                machine = _quoted(value)
+            elif kind is int:
+                human = machine = int.__repr__(value)
+            else:
+                human, machine = _value(value), _json_value(value)
+            key_json = _KEYS.get(key) or _KEYS.setdefault(key, _quoted(key))
+            line += f" {key}={human}"
+            record += f", {key_json}: {machine}"
         line = safe_line(line)
         self._human.write(line + "\n")
         self._machine.write(safe_line(record) + "}\n")
