@@ -53,8 +53,7 @@ def scan(names: list[str], suffix: str, shape: str) -> Listing:
     """Sort the names of one recursive listing into done and skipped units.
 
     Every step runs in C over all names (a suffix test, a slice); only when the listing
-    holds hidden or staged names at all are they looked at one by one. A resume over a
-    million outputs: ~0.15 s instead of ~0.9."""
+    holds hidden or staged names at all are they looked at one by one."""
     listing = Listing()
     skip_tail = suffix + SKIP_SUFFIX
     complete_tail = f"{suffix}/{FOLDER_MARKER}"
