@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from moto.s3.models import s3_backends
 from werkzeug.serving import make_server
+from werkzeug.wsgi import get_input_stream
 
 BUCKET = "unit-data"
 #: Dummy credentials; distinctive, so a test can check that they never reach a log.
@@ -56,8 +58,8 @@ class Recorder:
 
     def inject(self, method: str, key: str, fault: str, times: int) -> None:
         """The next ``times`` requests ``method`` on ``key`` (``bucket/...``) get ``fault``:
-        ``"slowdown"`` (503 SlowDown, S3's throttling) or ``"reset"`` (the connection is
-        dropped without an answer)."""
+        ``"slowdown"`` (503 SlowDown, S3's throttling) or ``"reset"`` (no answer: the
+        connection is reset, see ``reset``)."""
         assert fault in ("slowdown", "reset")
         self.faults.setdefault((method, f"/{key}"), []).extend([fault] * times)
 
@@ -68,9 +70,10 @@ class Recorder:
         queued = self.faults.get((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
         if queued:
             if queued.pop(0) == "reset":
-                environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
-                start_response("500 Dropped", [])  # written to a closed connection: lost
-                return []
+                get_input_stream(environ).read()  # (else the server reads the body as a request)
+                reset(environ["werkzeug.socket"])
+                # What the server sees of a reset connection: werkzeug lets it go quietly.
+                raise ConnectionResetError(f"injected reset of {environ['PATH_INFO']}")
             start_response("503 Slow Down", [("Content-Type", "application/xml")])
             return [SLOW_DOWN]
         started = time.perf_counter()
@@ -94,6 +97,24 @@ class Recorder:
     def object_requests(self) -> list[tuple[str, str, str]]:
         """Requests that name one object (HEAD, GET, PUT, ... of a key)."""
         return [r for r in self.requests if r[1].strip("/").startswith(f"{BUCKET}/")]
+
+
+def reset(connection: socket.socket) -> None:
+    """Reset ``connection`` as a failing peer or middlebox does: a TCP RST, so that the client
+    gets ECONNRESET at once (a connection that is only dropped would make it wait out its
+    read timeout).
+
+    Closing a socket with SO_LINGER {on, 0 s} sends the RST. The server's handler still holds
+    the descriptor (and buffered files on it), so it is closed by putting in its place
+    (``dup2``) one end of a socket pair whose other end is closed: the handler then reads an
+    end of file and stops, as from a client that hung up."""
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    ours, theirs = socket.socketpair()
+    theirs.close()
+    try:
+        os.dup2(ours.fileno(), connection.fileno())
+    finally:
+        ours.close()
 
 
 class QuietHandler(MotoRequestHandler):
@@ -133,7 +154,9 @@ def serving() -> Iterator[Recorder]:
             os.environ[name] = value
     try:
         fsspec.filesystem("s3").clear_instance_cache()
-        fsspec.filesystem("s3").makedirs(BUCKET, exist_ok=True)  # (a server left by a test that failed)
+        fsspec.filesystem("s3").makedirs(
+            BUCKET, exist_ok=True
+        )  # (a server left by a test that failed)
         yield recorder
     finally:
         fsspec.filesystem("s3").clear_instance_cache()
