@@ -11,12 +11,15 @@ from collections import Counter
 from itertools import count
 from pathlib import Path
 
+from {{ cookiecutter.package_name }} import units
+from {{ cookiecutter.package_name }}.lock import RunLock
+from {{ cookiecutter.package_name }}.runner import lock_path
 from {{ cookiecutter.package_name }}.settings import Shard
 from {{ cookiecutter.package_name }}.storage import STALE_STAGED_SECONDS, process_space
 from {{ cookiecutter.package_name }}.units import in_shard
 
 from . import faultkit
-from .conftest import DATA, cli, make_workdir
+from .conftest import DATA, cli, make_workdir, settings
 from .fault_jobs import expected_output
 from .faultkit import command, environment, job_args, visible, wait_for, write_units
 
@@ -39,31 +42,60 @@ def outputs(folder: Path) -> dict[str, bytes]:
 
 
 def test_shards_cover_every_unit_once_and_equal_one_unsharded_run(workdir: Path) -> None:
+    every = [u for u in (DATA / "units.txt").read_text().splitlines() if u[:1] != "#"]
+    bad_shard = units.shard_index("tile_007", SHARDS)  # tile_007 is malformed
+    # A second malformed tile, in another shard: failures in two shards.
+    other = next(u for u in every if units.shard_index(u, SHARDS) != bad_shard)
+    broken = (DATA / "inputs" / "tile_007.csv").read_text()
+    whole = workdir / "whole"
+    make_workdir(whole)
+    for root in (workdir, whole):
+        (root / "example" / "inputs" / f"{other}.csv").write_text(broken)
     codes = []
     for index in range(SHARDS):
         result = cli("run", "--shard", f"{index}/{SHARDS}", "--workers", "2", cwd=workdir)
         assert result.returncode in (0, 1), result.stderr
         assert f"shard={index}/{SHARDS}" in result.stderr
         codes.append(result.returncode)
-    assert sorted(codes) == [0] * (SHARDS - 1) + [1]  # only tile_007's shard has a failure
-    every = [u for u in (DATA / "units.txt").read_text().splitlines() if u[:1] != "#"]
+    assert sorted(codes) == [0] * (SHARDS - 2) + [1, 1]  # the two shards with a failure
     assert started_units(workdir / "runs") == Counter(every)  # each unit once, in one shard
     assert len(list((workdir / "runs").glob(f"*-shard*of{SHARDS}"))) == SHARDS
 
-    whole = workdir / "whole"
-    make_workdir(whole)
     assert cli("run", "--workers", "2", cwd=whole).returncode == 1
     assert outputs(workdir / "output") == outputs(whole / "output")
-    assert len(outputs(whole / "output")) == 11
+    assert len(outputs(whole / "output")) == 10
 
-    # A shard's retry redoes only that shard's failed units.
-    csv = workdir / "example" / "inputs" / "tile_007.csv"
-    csv.write_text(csv.read_text().replace("n/a", "99.5"))
-    retried = [cli("retry", "--shard", f"{i}/{SHARDS}", cwd=workdir) for i in range(SHARDS)]
-    assert all(result.returncode == 0 for result in retried)
-    assert sum("retrying 1 failed units" in result.stdout for result in retried) == 1
-    assert sum("nothing to retry" in result.stdout for result in retried) == SHARDS - 1
+    # failed and retry with no options answer for every shard of the job, not the last one.
+    assert sorted(cli("failed", "--ids", cwd=workdir).stdout.split()) == sorted(
+        ["tile_007", other]
+    )
+    for name in ("tile_007", other):  # fixed
+        csv = workdir / "example" / "inputs" / f"{name}.csv"
+        csv.write_text(csv.read_text().replace("n/a", "99.5"))
+    # A shard still running keeps its failures: nothing starts, one line names it.
+    lock = lock_path(settings(workdir, shard=Shard(bad_shard, SHARDS)))
+    with RunLock(lock):
+        held = cli("retry", cwd=workdir)
+    assert held.returncode == 2, held.stdout + held.stderr
+    where = lock.relative_to(workdir)
+    assert f"error: shard {bad_shard}/{SHARDS} (lock {where}) is still running" in held.stderr
+    assert not (workdir / "output" / "tile_007.json").exists()
+
+    retried = cli("retry", cwd=workdir)
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    said = sorted(line for line in retried.stdout.splitlines() if line.startswith("retrying"))
+    shards = sorted(units.shard_index(u, SHARDS) for u in ("tile_007", other))
+    assert said == [f"retrying 1 failed units of shard {i}/{SHARDS}" for i in shards]
     assert (workdir / "output" / "tile_007.json").is_file()
+    assert (workdir / "output" / f"{other}.json").is_file()
+    for index in shards:  # each shard's retry is that shard's run
+        assert len(list((workdir / "runs").glob(f"*-shard{index}of{SHARDS}"))) == 2
+    view = json.loads(cli("status", "--json", cwd=workdir).stdout)
+    assert (view["done"], view["failed"], view["pending"]) == (12, 0, 0)
+    assert [row["shard"] for row in view["shards"]] == [f"{i}/{SHARDS}" for i in range(SHARDS)]
+    # A shard's retry redoes only that shard's failed units: none are left.
+    again = cli("retry", "--shard", f"{bad_shard}/{SHARDS}", cwd=workdir)
+    assert again.returncode == 0 and "nothing to retry" in again.stdout
 
 
 def first_id(prefix: str, shard: Shard) -> str:

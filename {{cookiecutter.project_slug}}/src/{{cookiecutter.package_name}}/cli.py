@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__, checkpoint, lastrun, params, settings, units
+from . import __version__, checkpoint, lastrun, params, retrying, settings
 from . import gather as harvest
 from . import status as status_view
 from .errors import UserError
@@ -204,9 +204,7 @@ def _settings(arguments: argparse.Namespace) -> Settings:
         settings.check_located(arguments.config, config)
         return config
     # status, failed and retry answer for the last run, not for the defaults.
-    config, said = lastrun.for_last_run(
-        config, overrides, _states(arguments, config), keep_shard=arguments.command == "retry"
-    )
+    config, said = lastrun.for_last_run(config, overrides, _states(arguments, config))
     if arguments.command in ("retry", "status", "failed"):  # they read the units or outputs
         settings.check_located(arguments.config, config)
     if said:
@@ -227,18 +225,19 @@ def _run(config: Settings, unit_ids: list[str] | None) -> int:
     return 1 if summary.failed or summary.stopped else 0
 
 
-def _retry(config: Settings) -> int:
-    ids = units.load(config)
-    outputs = open_store(config.output)
-    job = load_job(config.job)
-    done = checkpoint.done_ids(outputs, job.suffix, job.shape)
-    failed = retry_list(Path(config.state), done)
-    todo = [unit_id for unit_id in ids if unit_id in failed]
-    if not todo:
+def _retry(config: Settings, states: list[Path], shard_given: bool) -> int:
+    """Retry the failed units; without ``--shard`` after a sharded job, every shard's."""
+    count = None if shard_given else retrying.shard_count(states)
+    planned = retrying.plan(config, count)
+    if not planned:
         echo("nothing to retry: no unit failed without having an output since")
         return 0
-    echo(f"retrying {len(todo)} failed units")
-    return _run(config, todo)
+    retrying.check_not_running(config, planned)
+    code = 0
+    for shard, todo in planned:
+        echo(f"retrying {len(todo)} failed units" + (f" of shard {shard}" if count else ""))
+        code = max(code, _run(config.replace(shard=shard), todo))
+    return code
 
 
 def _failed(config: Settings, states: list[Path], ids_only: bool) -> int:
@@ -336,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.command == "run":
             return _run(config, None)
         if arguments.command == "retry":
-            return _retry(config)
+            return _retry(config, _states(arguments, config), arguments.shard is not None)
         if arguments.command == "failed":
             return _failed(config, _states(arguments, config), arguments.ids)
         if arguments.command == "report":

@@ -71,21 +71,20 @@ def _shown(value: object) -> str:
 
 
 def for_last_run(
-    settings: Settings, given: Collection[str], states: list[Path], *, keep_shard: bool
+    settings: Settings, given: Collection[str], states: list[Path]
 ) -> tuple[Settings, str | None]:
     """``settings`` with what the last run recorded in place of what was not ``given`` on the
     command line, and one line saying how they differ (None if nothing is worth saying).
 
-    With ``keep_shard`` False the shard is not taken from the run: ``status`` and ``failed``
-    then answer for every shard of the job. A shard given is never a mismatch: each shard of
-    a job is started with its own.
+    The shard is never taken from the run: ``status``, ``failed`` and ``retry`` answer for
+    every shard of the job (``retrying.py``). A shard given is never a mismatch: each shard
+    of a job is started with its own.
     """
     found = latest(states)
     if found is None:
         return settings, None
     run, values = found
-    if not keep_shard:
-        values = {**values, "shard": None}
+    values = {**values, "shard": None}
     ours = recorded_values(settings)
     taken: dict[str, Any] = {}
     differ: list[str] = []
