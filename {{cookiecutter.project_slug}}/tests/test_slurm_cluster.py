@@ -1,7 +1,7 @@
 """``slurm/array.sbatch`` on a real single-node SLURM cluster started by the test
 (``slurmcluster.py``): the request is checked against the partition, runner options pass
-through, and a task stopped by the pre-limit signal requeues itself, so the array finishes
-without being resubmitted and ends COMPLETED."""
+through, and a task that SLURM signals before its time limit stops, requeues itself, and
+the array finishes without being resubmitted and ends COMPLETED."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from itertools import count
 from pathlib import Path
 
 import pytest
@@ -55,21 +56,29 @@ def test_check_names_a_request_the_partition_cannot_meet(slurm: Cluster) -> None
     assert "the request fits partition debug" in fits.stdout
 
 
-def test_a_task_stopped_before_its_limit_requeues_itself_and_the_array_completes(
+def test_a_task_near_its_time_limit_requeues_itself_and_the_array_completes(
     slurm: Cluster, tmp_path: Path
 ) -> None:
-    ids = write_units(tmp_path, [f"ok-{n:02d}" for n in range(15)])
+    """SLURM itself sends the pre-limit signal (``--signal=B:USR1@120``): once task 0 is busy
+    with a unit that waits (``hold-*``), the test shortens the task's time limit to 2 minutes,
+    so the 120 s warning is due at once. slurmctld checks time limits every 30 s (a constant
+    of SLURM, PERIODIC_TIMEOUT), so the signal comes within 30 s and the task ends well before
+    its limit: nothing depends on how fast the machine is. The requeued task gets a long
+    limit back, so that it is not warned again however long it takes, and SLURM's requeue
+    hold (about 150 s) is cut short."""
+    held = next(f"hold-{n}" for n in count() if in_shard(f"hold-{n}", Shard(0, TASKS)))
+    ids = write_units(tmp_path, [held, *(f"ok-{n:02d}" for n in range(12))])
     (tmp_path / "slurm" / "logs").mkdir(parents=True)
     env = {
-        **environment(FAULT_SLEEP="1"),
         **slurm.env,
+        **environment(),
         # The project's command, as in its virtualenv; sbatch passes the environment on.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "VENV": str(tmp_path / "no-venv"),
     }
-    options = ["--job", "tests.fault_jobs:FAULTY", "--units-file", "units.txt"]
+    options = ["--job", "tests.fault_jobs:HELD", "--units-file", "units.txt"]
     options += ["--input", "inputs", "--output", "out", "--state", "runs"]
-    # One task at a time (%1): the array's order is then fixed - task 0 runs first.
+    # One task at a time (%1): task 0 runs first.
     array = f"--array=0-{TASKS - 1}%1"
     submit = subprocess.run(
         ["sbatch", "--parsable", array, "--cpus-per-task=1", str(SCRIPT), "run", *options],
@@ -83,19 +92,23 @@ def test_a_task_stopped_before_its_limit_requeues_itself_and_the_array_completes
     assert submit.returncode == 0, submit.stderr
     job = submit.stdout.strip().split(";")[0]
 
-    # Task 0 is stopped as the pre-limit signal would stop it, once it has done some units.
-    first = [u for u in ids if in_shard(u, Shard(0, TASKS))]
-    assert len(first) >= 2
-    wait(lambda: any(f"{u}.out" in visible(tmp_path / "out") for u in first), "task 0", slurm)
-    try:
-        signal = slurm.run("scancel", "--signal=USR1", "--batch", f"{job}_0", timeout=15)
-        assert signal.returncode == 0, signal.stderr
-    except subprocess.TimeoutExpired:
-        pass  # scancel retries while the task it signalled is being requeued: checked below
-    # SLURM holds a requeued task about two minutes; the test does not wait for that.
-    wait(lambda: slurm.job(f"{job}_0").get("Restarts") == "1", "the requeue", slurm)
-    wait(lambda: slurm.job(f"{job}_0")["JobState"] != "RUNNING", "the stop", slurm)
-    slurm.run("scontrol", "update", f"JobId={job}_0", "StartTime=now")
+    written = tmp_path / "inputs" / f"{held}.written"
+    live = ("PENDING", "CONFIGURING", "RUNNING")
+    wait(
+        lambda: written.exists() or slurm.job(f"{job}_0")["JobState"] not in live,
+        "task 0's unit",
+        slurm,
+    )
+    logs = tmp_path / "slurm" / "logs"
+    assert written.exists(), "\n".join(p.read_text() for p in logs.iterdir())
+    shorten = slurm.run("scontrol", "update", f"JobId={job}_0", "TimeLimit=2")
+    assert shorten.returncode == 0, shorten.stderr
+    wait(lambda: slurm.job(f"{job}_0").get("Restarts") == "1", "the signal and requeue", slurm)
+    # Pending again once the requeue is through (the hold is set then: only then cut it).
+    wait(lambda: slurm.job(f"{job}_0")["JobState"] == "PENDING", "the requeue", slurm)
+    (tmp_path / "inputs" / "release").touch()  # the rerun's unit ends at once
+    again = slurm.run("scontrol", "update", f"JobId={job}_0", "TimeLimit=60", "StartTime=now")
+    assert again.returncode == 0, again.stderr
 
     def finished() -> bool:
         states = [slurm.job(f"{job}_{index}")["JobState"] for index in range(TASKS)]
@@ -109,19 +122,18 @@ def test_a_task_stopped_before_its_limit_requeues_itself_and_the_array_completes
 
     outputs = visible(tmp_path / "out")
     assert outputs == {f"{u}.out": fault_jobs.expected_output(u) for u in ids}
-    logs = tmp_path / "slurm" / "logs"
     [task_log] = [p for p in logs.iterdir() if p.name.endswith(f"-{job}_0.out")]
     text = task_log.read_text()
-    assert "(start 1): run --shard 0/3 --workers 1 --job tests.fault_jobs:FAULTY" in text
+    assert "(start 1): run --shard 0/3 --workers 1 --job tests.fault_jobs:HELD" in text
     assert "stopped before the time limit; requeueing it (requeue 1 of 3)" in text
     assert "(start 2): run --shard 0/3" in text  # the same log, appended to
     runs = sorted(p for p in (tmp_path / "runs").iterdir() if p.name.endswith("-shard0of3"))
     assert len(runs) == 2
     stopped = json.loads((runs[0] / "summary.json").read_text())
     assert stopped["stopped"] == "interrupted by SIGTERM"
+    assert stopped["pending"] >= 1  # the held unit, in flight: done by the rerun
 
     status = cli("status", "--json", cwd=tmp_path)
     view = json.loads(status.stdout)
     assert (view["done"], view["failed"], view["pending"]) == (len(ids), 0, 0)
     assert [row["state"] for row in view["shards"]] == ["ended"] * TASKS
-
