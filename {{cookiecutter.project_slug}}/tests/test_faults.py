@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections import Counter
@@ -295,7 +296,9 @@ def test_a_second_run_refuses_and_a_dead_runs_lock_is_taken_over(tmp_path: Path)
         first.wait(timeout=10)
     status = cli("status", *job_args("FAULTY")[:-1], cwd=tmp_path)
     assert "(ended)" in status.stdout  # nobody holds the lock any more
-    assert "no summary: the run was killed before it could write one" in status.stdout
+    # Where it ran, from the lock it left: which server to look at.
+    ran = f"(pid {first.pid} on {socket.gethostname()})"
+    assert f"no summary: the run {ran} was killed before it could write one" in status.stdout
     third = cli("run", *job_args("FAULTY", "--workers", "2"), cwd=tmp_path)
     assert third.returncode == 0, third.stderr
     message = f"took over the stale lock {lock} of pid {first.pid} on "

@@ -101,6 +101,9 @@ def test_a_task_near_its_time_limit_requeues_itself_and_the_array_completes(
     )
     logs = tmp_path / "slurm" / "logs"
     assert written.exists(), "\n".join(p.read_text() for p in logs.iterdir())
+    # status says where a running shard runs: its SLURM task, for scontrol or scancel.
+    [row] = json.loads(cli("status", "--json", "--shard", "0/3", cwd=tmp_path).stdout)["shards"]
+    assert row["state"] == "running" and row["where"].endswith(f", SLURM job {job}_0"), row
     shorten = slurm.run("scontrol", "update", f"JobId={job}_0", "TimeLimit=2")
     assert shorten.returncode == 0, shorten.stderr
     wait(lambda: slurm.job(f"{job}_0").get("Restarts") == "1", "the signal and requeue", slurm)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,8 @@ def test_status_during_a_run_shows_its_progress_then_silence_then_the_stop(
             "status to report the hung run as silent",
         )
         silent = fault_cli("status", "--silent-after", "1", cwd=tmp_path).stdout
-        assert "attention: the run is silent: no log line for" in silent
+        where = f"(pid {running.pid} on {socket.gethostname()})"  # which server to look at
+        assert f"attention: the run is silent {where}: no log line for" in silent
         running.send_signal(signal.SIGTERM)
         assert running.wait(timeout=60) == 128 + signal.SIGTERM
     finally:

@@ -69,7 +69,13 @@ class RunLock:
                 "which is no longer running"
             )
         _HELD.add(self.fd)  # noqa: UW103 - per-process by design
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "started": timestamp()}
+        info: dict[str, object] = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": timestamp(),
+        }
+        if slurm_task():
+            info["slurm"] = slurm_task()
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, json.dumps(info).encode(), 0)
         return self
@@ -92,6 +98,27 @@ class RunLock:
         os.ftruncate(self.fd, 0)
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
+
+
+def slurm_task() -> str | None:
+    """The SLURM job this process runs in (``<array job>_<task>`` for an array task)."""
+    array = os.environ.get("SLURM_ARRAY_JOB_ID")
+    if array:
+        return f"{array}_{os.environ.get('SLURM_ARRAY_TASK_ID', '?')}"
+    return os.environ.get("SLURM_JOB_ID")
+
+
+def holder(path: Path) -> str | None:
+    """Where the run that holds (or, killed, held) the lock at ``path`` runs: ``pid 4242 on
+    node07, SLURM job 812_3``; None when no run wrote it (a run that ended clears it)."""
+    try:
+        info = json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or not info.get("pid"):
+        return None
+    where = f"pid {info['pid']} on {info.get('host', '?')}"
+    return f"{where}, SLURM job {info['slurm']}" if info.get("slurm") else where
 
 
 def is_held(path: Path) -> bool:

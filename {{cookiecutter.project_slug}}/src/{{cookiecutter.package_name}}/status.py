@@ -22,7 +22,7 @@ from typing import Any
 
 from . import lastrun, outputs, params, provenance, units
 from .failures import latest_failures, run_dirs
-from .lock import is_held
+from .lock import holder, is_held
 from .log import duration
 from .runner import Summary, lock_path
 from .settings import Settings, Shard
@@ -152,6 +152,8 @@ class ShardView:
     last_line: str = ""
     stopped: str | None = None
     log: str | None = None
+    #: Where its latest run runs (running, silent) or ran (killed): pid, host, SLURM job.
+    where: str | None = None
 
 
 @dataclass
@@ -321,7 +323,9 @@ class Survey:
         if log.last_at is not None:
             row.last_line_seconds_ago = max(0.0, now - log.last_at)
         shard = Shard.parse(key) if key else None
-        if is_held(lock_path(self.settings.replace(state=str(state), shard=shard))):
+        lock = lock_path(self.settings.replace(state=str(state), shard=shard))
+        if is_held(lock):
+            row.where = holder(lock)
             row.state = "running"
             elapsed = now - log.started if log.started else 0.0
             row.rate = log.finished / elapsed if elapsed > 0 else 0.0
@@ -331,7 +335,10 @@ class Survey:
                 row.state = "silent"
         elif summary is None:
             row.state = "killed"
-            row.stopped = "killed before it could write a summary"
+            row.where = holder(lock)
+            row.stopped = "killed before it could write a summary" + (
+                f" (it ran as {row.where})" if row.where else ""
+            )
         else:
             seconds = float(summary.get("seconds") or 0.0)
             row.rate = log.finished / seconds if seconds > 0 else 0.0
@@ -344,7 +351,7 @@ class Survey:
             name = "the run" if row.shard == "all" else f"shard {row.shard}"
             if row.state == "silent":
                 yield (
-                    f"{name} is silent: no log line for "
+                    f"{name} is silent{f' ({row.where})' if row.where else ''}: no log line for "
                     f"{duration(row.last_line_seconds_ago or 0.0)} (last: {row.last_line}); "
                     f"see {row.log}"
                 )
@@ -409,8 +416,9 @@ def render(view: JobView, command: str) -> list[str]:
             )
             lines.extend(f"  {line}" for line in view.summary)
             if row.state == "killed":
+                ran = f" ({row.where})" if row.where else ""
                 lines.append(
-                    "  no summary: the run was killed before it could write one; "
+                    f"  no summary: the run{ran} was killed before it could write one; "
                     "run again to resume"
                 )
     if view.steps:
