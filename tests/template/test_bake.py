@@ -57,6 +57,7 @@ COMMON = {
             "process.py",
             "provenance.py",
             "retries.py",
+            "retrying.py",
             "runner.py",
             "settings.py",
             "start_method.py",
