@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from {{ cookiecutter.package_name }} import runner
 from {{ cookiecutter.package_name }}.log import step
 from {{ cookiecutter.package_name }}.units import Unit
-from {{ cookiecutter.package_name }}.worker import Job
+from {{ cookiecutter.package_name }}.worker import Job, Worker
 
 from .conftest import settings
 
@@ -68,3 +71,33 @@ def test_user_logging_in_workers_reaches_the_run_log(workdir: Path) -> None:
     logged = {r["unit"]: r["message"] for r in records if r["event"] == "LOG"}
     assert logged == {f"tile_{n:03d}": f"working on tile_{n:03d}" for n in range(12)}
     assert all(r["level"] == "WARNING" for r in records if r["event"] == "LOG")
+
+
+def test_a_units_end_is_stamped_after_its_own_log_lines(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker preempted between reading the wall clock and the duration clock as a unit
+    began made ``started + seconds`` fall before the unit's own log lines: its END line came
+    before its LOG line (a CI failure under load). The preemption, made certain here."""
+    logged: list[float] = []
+
+    def logs(unit: Unit[None]) -> None:
+        logged.append(time.time())
+        unit.output.write_text(unit.id)
+
+    (workdir / "output").mkdir()
+    worker = Worker(Job(logs, lambda config: None, ".txt"), settings(workdir))
+    clock = time.perf_counter
+    preempted: list[bool] = []
+
+    def late_clock() -> float:
+        if not preempted:  # the duration clock's first reading: after a preemption
+            preempted.append(True)
+            time.sleep(0.5)
+        return clock()
+
+    monkeypatch.setattr(time, "perf_counter", late_clock)
+    outcome = worker.attempt("tile_000")
+    monkeypatch.undo()
+    assert outcome.ok and preempted
+    assert outcome.started <= logged[0] <= outcome.end

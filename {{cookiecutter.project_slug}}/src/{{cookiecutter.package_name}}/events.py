@@ -27,6 +27,15 @@ class Outcome(NamedTuple):
     #: Whether trying again later can succeed (see transient.py); the runner retries
     #: such a unit with ``--retries``.
     transient: bool = False
+    #: When it ended (epoch seconds), from the clock that stamped its start and its log lines:
+    #: ``started + seconds`` can come before its last log line when the worker is preempted
+    #: between reading the wall clock and the duration clock. None: ``started + seconds``.
+    ended: float | None = None
+
+    @property
+    def end(self) -> float:
+        """When it ended, for its END or FAIL line (after every line it logged)."""
+        return self.started + self.seconds if self.ended is None else self.ended
 
     @property
     def cause(self) -> str:

@@ -177,7 +177,7 @@ class _Recorder:
         progress = self.progress
         # Stamped when the unit ended, not when its record arrived (workers send records in
         # batches): read per worker, the log is in time order.
-        ended = outcome.started + outcome.seconds
+        ended = outcome.end
         self.round_finished += 1
         attempt = self.attempt if self.attempt > 1 else None
         later = not outcome.ok and self.retries.wanted(outcome, self.attempt)

@@ -182,7 +182,14 @@ class Worker(Generic[R]):
                 self.outputs.remove(name + SKIP_SUFFIX, folder=False)
             seconds = time.perf_counter() - clock
             return Outcome(
-                unit_id, True, started, seconds, url, steps or None, skipped=unit.skipped
+                unit_id,
+                True,
+                started,
+                seconds,
+                url,
+                steps or None,
+                skipped=unit.skipped,
+                ended=time.time(),
             )
         except Exception as exc:
             if not capture:
@@ -197,6 +204,7 @@ class Worker(Generic[R]):
                 message=message,
                 traceback=traceback.format_exc(),
                 transient=self._transient(exc),
+                ended=time.time(),
             )
         finally:
             log.STEPS.reset(token)
