@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,12 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.settings import TOOL_TABLE, Settings
+
+# A suite started in the background by a shell without job control (`cmd &` in a script,
+# nohup) inherits SIGINT ignored, and so would every command it starts: Python then installs
+# no KeyboardInterrupt, and the tests of Ctrl-C would wait on a command that cannot hear it.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: The runner tests' data: 12 CSV tiles (tile_007 malformed on purpose), a calibration file
