@@ -68,6 +68,22 @@ COMBOS = [
 ]
 
 
+#: The combination whose runner tests run on its *converted* project (test_conversion.py) and
+#: not also on the pristine bake: it has every optional test module (S3, SLURM). The runner's
+#: tests never use ``process.py`` or ``example/``, so each combination's suite runs in full
+#: once - on the pristine bake elsewhere - and both sides run ``tests/test_process.py``.
+CONVERTED_IN_FULL = "bake-s3-slurm"
+
+
+def collects_every_module(project: Baked) -> None:
+    """Every ``tests/test_*.py`` module of the project is collected (imports, fixtures)."""
+    collected = project.run(project.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--co")
+    assert collected.returncode == 0, collected.stdout[-4000:] + collected.stderr[-2000:]
+    modules = {line.split("::")[0] for line in collected.stdout.splitlines() if "::" in line}
+    written = {str(path.relative_to(project.root)) for path in project.root.glob("tests/test_*.py")}
+    assert modules == written, written ^ modules
+
+
 @dataclass(frozen=True)
 class Baked:
     combo: Combo

@@ -2,7 +2,7 @@
 of every baked project with a job unlike the example: JSON-lines inputs in sub-folders, a
 lookup table loaded in ``setup()``, a ported module of untyped code with long lines. Then
 ``example/`` is gone and every check of the production checklist must pass (the converted
-suite in full where it holds every optional module: see ``FULL_SUITE``)."""
+suite in full in ``CONVERTED_IN_FULL``, which holds every optional module)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Baked, install
+from .conftest import CONVERTED_IN_FULL, Baked, collects_every_module, install
 
 #: Step 1: a module moved over from a research script as it was (untyped, long lines, terse
 #: names): legacy/ accepts it; unitwise-lint still checks it.
@@ -179,22 +179,13 @@ def convert(root: Path, package: str) -> list[str]:
     return ids
 
 
-#: The combination whose converted project runs its whole suite: it has every optional test
-#: module (S3, SLURM). The runner's tests are the same files in every combination and run in
-#: full on each pristine bake (test_bake.py); here the others run what conversion touches -
-#: the adapted tests of process() - and collect every module, so each must still import.
-FULL_SUITE = "bake-s3-slurm"
-
-
 def suite_scope(project: Baked) -> list[str]:
-    """pytest's arguments for the converted project's suite."""
-    if project.combo.slug == FULL_SUITE:
+    """pytest's arguments for the converted project's suite: whole in ``CONVERTED_IN_FULL``;
+    elsewhere (its runner tests ran on the pristine bake) the adapted tests of process(), and
+    every module must still be collected."""
+    if project.combo.slug == CONVERTED_IN_FULL:
         return []
-    collected = project.run(project.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--co")
-    assert collected.returncode == 0, collected.stdout[-4000:] + collected.stderr[-2000:]
-    modules = {line.split("::")[0] for line in collected.stdout.splitlines() if "::" in line}
-    written = {str(path.relative_to(project.root)) for path in project.root.glob("tests/test_*.py")}
-    assert modules == written, written ^ modules
+    collects_every_module(project)
     return [str(Path("tests", "test_process.py"))]
 
 

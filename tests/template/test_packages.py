@@ -87,6 +87,17 @@ def test_baked_packages_take_the_git_version_and_pass_twine_and_wheel_checks(
     run(BIN / "check-wheel-contents", dist[0], cwd=dist[0].parent)
 
 
+#: The sdist's tests that read what the sdist must carry: the example, the runner tests' data
+#: and job, the fault jobs and the moto and SLURM helpers (the whole suite runs on the bakes).
+SDIST_TESTS = [
+    "tests/test_process.py",
+    "tests/test_cli.py",
+    "tests/test_s3.py",
+    "tests/test_slurm.py",
+    "tests/test_faults.py::test_a_killed_worker_fails_only_its_unit_and_retry_redoes_it",
+]
+
+
 def test_baked_sdist_unpacked_elsewhere_installs_and_passes_its_own_tests(
     released: tuple[Combo, Path, list[Path]], tmp_path: Path
 ) -> None:
@@ -105,8 +116,13 @@ def test_baked_sdist_unpacked_elsewhere_installs_and_passes_its_own_tests(
     assert version.strip() == "1.2.3"
     env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}"}
     env.pop("PYTHONPATH", None)
-    # The tests run against the installed package, from the unpacked folder.
-    output = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", cwd=root, env=env)
+    # The tests run against the installed package, from the unpacked folder: every module
+    # collects, and those that read the sdist's data and helpers pass.
+    pytest: list[str | Path] = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    collected = run(*pytest, "--co", cwd=root, env=env)
+    modules = {line.split("::")[0] for line in collected.splitlines() if "::" in line}
+    assert modules == {f"tests/{path.name}" for path in (root / "tests").glob("test_*.py")}
+    output = run(*pytest, "-x", *SDIST_TESTS, cwd=root, env=env)
     assert " passed" in output and "failed" not in output
 
 
