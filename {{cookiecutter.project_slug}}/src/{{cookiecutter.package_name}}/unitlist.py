@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from itertools import compress, filterfalse, islice
+from itertools import compress, filterfalse, islice, pairwise, starmap
+from operator import lt
 
 #: Characters of the text split at a time while iterating: ~6,500 short ids, ~0.4 MB of
 #: ``str`` objects at a time (a megabyte of text made ~7 MB: a gather's whole growth).
@@ -60,7 +61,7 @@ class UnitList:
         for ids in self._chunks():
             if last is not None and not last < ids[0]:
                 return False
-            if not all(map(str.__lt__, ids, islice(ids, 1, None))):
+            if not all(starmap(lt, pairwise(ids))):
                 return False
             last = ids[-1]
         return True
