@@ -112,13 +112,16 @@ def test_units_added_at_the_end_are_appended_and_anything_else_rebuilds(tmp_path
     first = cli(*CSV_ARGS, cwd=tmp_path, env=environment())
     assert first.returncode == 0, first.stderr
     result = tmp_path / "all.csv"
-    inode = result.stat().st_ino
 
     write_outputs(tmp_path, {"b": "x,y\n3,4\n", "a": "x,y\n1,2\n", "c": "x,y\n5,6\n"})
     (tmp_path / "out" / "b.csv").touch()  # the same bytes, but not the same stamp...
     rebuilt = cli(*CSV_ARGS, cwd=tmp_path, env=environment())
     assert "appended=" not in gather_log(rebuilt.stderr)  # ...so it rebuilds
     assert result.read_text() == "x,y\n3,4\n1,2\n5,6\n"
+    # A second name for this result's file: it keeps its inode (a replaced file's inode
+    # number is free for reuse) and shows whether the append wrote into it.
+    before = tmp_path / "result-before-append"
+    os.link(result, before)
 
     (tmp_path / "units.txt").write_text("b\na\nc\nd\n")
     (tmp_path / "out" / "d.csv").write_text("x,y\n7,8\n")
@@ -126,7 +129,9 @@ def test_units_added_at_the_end_are_appended_and_anything_else_rebuilds(tmp_path
     assert appended.returncode == 0, appended.stderr
     assert "units=4 appended=1" in gather_log(appended.stderr)
     assert result.read_text() == "x,y\n3,4\n1,2\n5,6\n7,8\n"
-    assert result.stat().st_ino != inode  # a staged copy renamed into place, not an append
+    # A staged copy renamed into place: the previous file is another one, untouched.
+    assert not result.samefile(before)
+    assert before.read_text() == "x,y\n3,4\n1,2\n5,6\n"
     whole = cli(*CSV_ARGS[:-2], "full.csv", "--no-progress", cwd=tmp_path, env=environment())
     assert whole.returncode == 0, whole.stderr
     assert (tmp_path / "full.csv").read_bytes() == result.read_bytes()
