@@ -46,11 +46,9 @@ def plan(settings: Settings, count: int | None) -> list[tuple[Shard | None, list
 
 def check_not_running(settings: Settings, planned: list[tuple[Shard | None, list[str]]]) -> None:
     """A UserError naming the shards of ``planned`` whose run still holds its lock."""
-    running = [
-        f"{shard} (lock {lock_path(settings.replace(shard=shard))})"
-        for shard, _ in planned
-        if shard is not None and is_held(lock_path(settings.replace(shard=shard)))
-    ]
+    shards = [shard for shard, _ in planned if shard is not None]
+    locks = [(shard, lock_path(settings.replace(shard=shard))) for shard in shards]
+    running = [f"{shard} (lock {lock})" for shard, lock in locks if is_held(lock)]
     if running:
         which = f"shard {running[0]} is" if len(running) == 1 else f"shards {', '.join(running)} are"
         raise UserError(
