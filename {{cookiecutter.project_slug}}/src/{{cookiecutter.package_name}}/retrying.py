@@ -50,7 +50,9 @@ def check_not_running(settings: Settings, planned: list[tuple[Shard | None, list
     locks = [(shard, lock_path(settings.replace(shard=shard))) for shard in shards]
     running = [f"{shard} (lock {lock})" for shard, lock in locks if is_held(lock)]
     if running:
-        which = f"shard {running[0]} is" if len(running) == 1 else f"shards {', '.join(running)} are"
+        which = (
+            f"shard {running[0]} is" if len(running) == 1 else f"shards {', '.join(running)} are"
+        )
         raise UserError(
             f"{which} still running: retry when it has ended, or retry the other shards "
             "with --shard I/N"
