@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,16 +112,43 @@ def test_bad_shard_text(text: str) -> None:
         Shard.parse(text)
 
 
-def test_a_repeat_among_many_ids_names_both_lines(tmp_path: Path) -> None:
-    ids = [f"tile-{i:06d}" for i in range(50_000)]
+@pytest.fixture(params=["numpy", "standard library"])
+def repeat_search(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each way of looking for a repeat among unordered ids, whatever the list's size: sorted
+    hashes with numpy (the ``many`` extra), or the byte map when numpy is not installed."""
+    monkeypatch.setattr(unitlist, "NUMPY_FROM", 0)
+    if request.param == "numpy":
+        pytest.importorskip("numpy")
+
+        def unused(ids: unitlist.UnitList) -> None:
+            raise AssertionError("the standard library's search ran although numpy is there")
+
+        monkeypatch.setattr(unitlist, "_marked_suspects", unused)
+    else:
+        monkeypatch.setitem(sys.modules, "numpy", None)  # `import numpy` fails, as if absent
+    return str(request.param)
+
+
+def test_a_repeat_among_many_ids_names_both_lines(tmp_path: Path, repeat_search: str) -> None:
+    ids = [f"tile-{(i * 7_919) % 50_000:06d}" for i in range(50_000)]  # no order, no repeat
     lines = ["# tiles of the survey", *ids[:30_000], "# second half", *ids[30_000:], ids[12_345]]
     config = write_units(tmp_path, "\n".join(lines) + "\n")
     with pytest.raises(UserError) as error:
         units.load(config)
     assert str(error.value).endswith(
-        f"units.txt:{len(lines)}: duplicate unit id 'tile-012345' (first at "
+        f"units.txt:{len(lines)}: duplicate unit id {ids[12_345]!r} (first at "
         f"{tmp_path / 'units.txt'}:12347)"
     )
+    assert units.load(write_units(tmp_path, "\n".join(lines[:-1]) + "\n")) == ids
+
+
+def test_ids_sharing_a_hash_are_not_repeats(
+    monkeypatch: pytest.MonkeyPatch, repeat_search: str
+) -> None:
+    ids = [f"u{i * 37 % 1_000}" for i in range(1_000)]
+    monkeypatch.setattr(unitlist, "hash", len, raising=False)  # ids of a length collide
+    assert unitlist.UnitList.of(ids).first_repeat() is None
+    assert unitlist.UnitList.of([*ids, ids[500]]).first_repeat() == (500, 1_000)
 
 
 def test_ids_outside_the_plain_alphabet_are_checked_one_by_one(tmp_path: Path) -> None:

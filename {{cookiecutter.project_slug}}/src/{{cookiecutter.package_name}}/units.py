@@ -227,18 +227,22 @@ def from_file(path: Path) -> UnitList:
     text = _read_text(path).replace("\r\n", "\n")
     if text and not text.endswith("\n"):
         text += "\n"
-    if not _plain(text):
+    ids = _COMMENT_LINE.sub("", text) if "#" in text else text
+    if not _plain(ids):  # then find the bad line, in the file with its comments
         for checked in _CHECKED_LINE.finditer(text):
             if checked.start() == len(text):  # after the newline that ends the last line
                 break
             line = checked.group()
-            where = f"{path}:{text.count(chr(10), 0, checked.start()) + 1}"
-            if not line.strip(" \t"):
-                raise UserError(f"{where}: blank line in the units file")
-            problem = check_id(line)
-            if problem:
-                raise UserError(f"{where}: unit id {line!r} {problem}")
-    unit_ids = UnitList(_COMMENT_LINE.sub("", text) if "#" in text else text)
+            blank = not line.strip(" \t")
+            problem = None if blank else check_id(line)
+            if blank or problem:  # the line's number only now: counting each is quadratic
+                where = f"{path}:{text.count(chr(10), 0, checked.start()) + 1}"
+                raise UserError(
+                    f"{where}: blank line in the units file"
+                    if blank
+                    else f"{where}: unit id {line!r} {problem}"
+                )
+    unit_ids = UnitList(ids)
     repeat = unit_ids.first_repeat()
     if repeat is not None:
         first, again = repeat
