@@ -8,6 +8,7 @@ import fnmatch
 import hashlib
 import os
 import re
+from itertools import islice
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -206,13 +207,16 @@ def _read_text(path: Path) -> str:
 
 
 def _line_of(text: str, position: int) -> int:
-    """The line number of the ``position``-th id (0-based) of a units file's text."""
-    number = 0
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.startswith("#"):
-            if position == 0:
-                return number
-            position -= 1
+    """The line number of the ``position``-th id (0-based) of a units file's text: its
+    position plus the comment lines before it, counted without splitting the text (a list of
+    10 million lines would take 700 MB)."""
+    number, counted_to, line = position + 1, 0, 1
+    for comment in _COMMENT_LINE.finditer(text):
+        line += text.count("\n", counted_to, comment.start())
+        counted_to = comment.start()
+        if line > number:
+            break
+        number += 1  # this comment comes before the id: one line further down
     return number
 
 
@@ -246,7 +250,7 @@ def from_file(path: Path) -> UnitList:
     repeat = unit_ids.first_repeat()
     if repeat is not None:
         first, again = repeat
-        unit_id = next(u for i, u in enumerate(unit_ids) if i == again)
+        unit_id = next(islice(unit_ids, again, None))
         raise UserError(
             f"{path}:{_line_of(text, again)}: duplicate unit id {unit_id!r} "
             f"(first at {path}:{_line_of(text, first)})"
