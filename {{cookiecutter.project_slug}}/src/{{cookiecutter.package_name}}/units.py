@@ -8,8 +8,8 @@ import fnmatch
 import hashlib
 import os
 import re
-from itertools import islice
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
