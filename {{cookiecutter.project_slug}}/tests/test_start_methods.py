@@ -35,9 +35,9 @@ METHODS = ["fork", "forkserver", "spawn"]
 CHOICE = """
 import threading
 from {{ cookiecutter.package_name }}.start_method import default_start_method
-from {{ cookiecutter.package_name }}.runner import _Bar
+from {{ cookiecutter.package_name }}.progress_bar import shown
 
-bar = _Bar(total=2, disable=True)  # what every run makes, shown or not
+bar = shown(2, disable=True)  # what a run on a terminal makes
 print(threading.active_count(), default_start_method())
 done = threading.Event()
 thread = threading.Thread(target=done.wait)

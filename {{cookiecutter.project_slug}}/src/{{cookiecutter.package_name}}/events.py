@@ -43,6 +43,18 @@ class Outcome(NamedTuple):
         return self.error or "unknown"
 
 
+class Committed(NamedTuple):
+    """Units of one worker that committed an output and have nothing else to report (no step
+    timings, no skip, no failure): the local pool's fast path, one event for a batch, so the
+    runner's cost per unit stays a fraction of a trivial unit's.
+
+    Each unit is ``(unit, started, seconds, ended, output, announced)``, as in ``Outcome``;
+    ``announced``: its START was reported already (a long unit's, from the board)."""
+
+    worker: int
+    units: list[tuple[str, float, float, float, str, bool]]
+
+
 class Started(NamedTuple):
     """A unit's attempt began in ``worker`` (a process id) at ``at`` (epoch seconds)."""
 
@@ -68,7 +80,7 @@ class Waiting(NamedTuple):
 #: The one Waiting event.
 WAITING = Waiting()
 
-Event = Started | Outcome | UserLog | Waiting
+Event = Committed | Started | Outcome | UserLog | Waiting
 
 
 class PoolError(Exception):

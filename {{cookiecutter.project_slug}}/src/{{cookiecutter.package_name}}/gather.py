@@ -32,7 +32,6 @@ import json
 import os
 import shutil
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,9 +39,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO, NamedTuple
 
-import tqdm
-
-from . import outputs, units
+from . import outputs, progress_bar, units
 from .errors import UserError
 from .failures import latest_failures
 from .log import RunLog, duration
@@ -499,9 +496,7 @@ def gather(
         "START", echo=True, units=survey.included, skipped=survey.skipped, **mode, output=target
     )
     started = time.monotonic()
-    bar = tqdm.tqdm(
-        total=new, unit="unit", disable=None if settings.progress else True, file=sys.stderr
-    )
+    bar = progress_bar.bar(new, settings.progress)
 
     def report(index: int) -> None:
         bar.update(1)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 #: The step timings of the unit running in this process (set by the worker around a unit).
 STEPS: ContextVar[dict[str, float] | None] = ContextVar("STEPS", default=None)
@@ -45,6 +45,11 @@ _quoted: Callable[[str], str] = json.encoder.encode_basestring
 #: What a line may not hold as it is: lone surrogates (Python's stand-ins for bytes that are
 #: not UTF-8, as in file names), which cannot be written as UTF-8, and the line separators
 #: that ``str.splitlines`` splits on (the JSON encoder escapes the other control characters).
+#: Human and JSON lines to be written together (see ``RunLog.committed``).
+Lines = tuple[list[str], list[str]]
+#: An INFO line's JSON up to its timestamp, and from there up to the event's name.
+_OPEN = '{"ts": "'
+_INFO_EVENT = '", "level": "INFO", "event": '
 _UNWRITABLE = re.compile("[\x85\u2028\u2029\ud800-\udfff]")
 
 
@@ -139,6 +144,7 @@ class RunLog:
         self._run_json = _quoted(run_id)
         self.echo = echo
         self._flushed = time.monotonic()
+        self._followers: list[IO[str]] = []
 
     def write(
         self,
@@ -185,9 +191,71 @@ class RunLog:
             self.flush()
             self._flushed = now
 
+    def committed(
+        self,
+        lines: Lines,
+        unit: str,
+        worker: int,
+        started: float,
+        ended: float,
+        seconds: float,
+        output: str,
+        progress: str,
+        eta: str,
+    ) -> bool:
+        """Add to ``lines`` the START (unless ``worker`` is 0: logged already) and END lines
+        of a unit that committed ``output``, byte for byte as ``write`` writes them, in a
+        fraction of the time: the main process writes them for every unit, a batch at a time
+        (``write_lines``). False, adding nothing, for what needs quoting or escaping: ``write``
+        does that."""
+        if not (unit.isascii() and output.isascii()) or not output or _needs_quotes(output):
+            return False
+        ts = timestamp(ended)
+        # JSON lines by concatenation: an f-string would need doubled braces.
+        fields = f', "unit": {_quoted(unit)}, "run": {self._run_json}, '
+        human, machine = lines
+        if worker:
+            start = timestamp(started)
+            human.append(f"{start} INFO  START {unit} worker={worker}\n")
+            machine.append(
+                _OPEN + start + _INFO_EVENT + '"START"' + fields + f'"worker": {worker}' + "}\n"
+            )
+        human.append(
+            f"{ts} INFO  END   {unit} seconds={seconds:.4f} output={output} "
+            f"progress={progress} eta={eta}\n"
+        )
+        machine.append(
+            _OPEN + ts + _INFO_EVENT + '"END"' + fields
+            + f'"seconds": {seconds!r}, "output": {_quoted(output)}, '
+            + f'"progress": "{progress}", "eta": "{eta}"' + "}\n"
+        )
+        return True
+
+    def write_lines(self, lines: Lines) -> None:
+        """Write (and empty) what ``committed`` added to ``lines``."""
+        human, machine = lines
+        if human:
+            self._human.write("".join(human))
+            self._machine.write("".join(machine))
+            human.clear()
+            machine.clear()
+
+    def follow(self, handle: IO[str]) -> None:
+        """Flush ``handle`` whenever the log is flushed (a file that must be as current)."""
+        self._followers.append(handle)
+
     def flush(self) -> None:
         self._human.flush()
         self._machine.flush()
+        for handle in self._followers:
+            handle.flush()
+
+    def maybe_flush(self) -> None:
+        """Flush if the oldest unflushed line may have waited FLUSH_SECONDS."""
+        now = time.monotonic()
+        if now - self._flushed > FLUSH_SECONDS:
+            self.flush()
+            self._flushed = now
 
     def close(self) -> None:
         self._human.close()

@@ -16,12 +16,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .dispatch import Dispatcher
-from .events import WAITING, Event, PoolError, Started, UserLog
+from .events import WAITING, Committed, Event, PoolError, Started, UserLog
 from .settings import Settings
 from .supervisor import Supervisor
 from .watchdog import WATCH_SECONDS, wait_seconds, watch
 from .worker import Job
-from .worker_loop import END, LOG, RETIRE, SETUP_FAILED, START
+from .worker_loop import DONE, END, LOG, RETIRE, SETUP_FAILED, START
 from .worker_slot import WorkerSlot
 
 
@@ -44,19 +44,32 @@ class LocalPool:
                 messages = pickle.loads(slot.conn.recv_bytes())
             except (EOFError, OSError):
                 return events
+            # Consecutive DONE records become one Committed event (in their order among the
+            # others): the runner handles a batch of plain units in one go.
+            committed: list[tuple[str, float, float, float, str, bool]] = []
+            timed = self.dispatch.timed
+            finished = False
             for message in messages:
                 kind = message[0]
+                if kind == DONE:
+                    _, unit, started, seconds, ended, output = message
+                    committed.append((unit, started, seconds, ended, output, slot.finish_first()))
+                    timed(seconds)
+                    finished = True
+                    continue
+                if committed:
+                    events.append(Committed(slot.pid, committed))
+                    committed = []
                 if kind == START:
                     if slot.base not in slot.announced:  # not yet reported from the board
                         slot.announced.add(slot.base)
                         events.append(Started(message[1], slot.pid, message[2]))
                 elif kind == END:
                     outcome = message[1]
-                    if slot.base not in slot.announced:
+                    if not slot.finish_first():
                         events.append(Started(outcome.unit, slot.pid, outcome.started))
-                    self.dispatch.timed(outcome.seconds)
-                    slot.finish_first()
-                    self.workers.barren_deaths = 0
+                    timed(outcome.seconds)
+                    finished = True
                     events.append(outcome)
                 elif kind == LOG:
                     events.append(UserLog(*message[1:]))
@@ -64,6 +77,10 @@ class LocalPool:
                     slot.retiring = True
                 elif kind == SETUP_FAILED:
                     raise PoolError(f"setup() failed in a worker: {message[1]}: {message[2]}")
+            if committed:
+                events.append(Committed(slot.pid, committed))
+            if finished:
+                self.workers.barren_deaths = 0
 
     def _bury(self, slot: WorkerSlot) -> Iterator[Event]:
         """A worker has exited: report what it sent last and its unit, requeue the rest."""

@@ -115,15 +115,19 @@ class Ledger:
     def __init__(self, run_dir: Path, record: dict[str, Any]) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / HEADER).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        # Line-buffered: a line per unit reaches the file as the unit commits, so a run that
-        # is killed still says which outputs it made.
-        self._handle: TextIO = (run_dir / COMMITTED).open("a", encoding="utf-8", buffering=1)
+        #: Flushed with the run's log (see ``RunLog.follow``): a run that is killed still
+        #: says which outputs it made, up to its last END lines (a write per unit, line
+        #: buffering, cost the main process more than logging the unit).
+        self.file: TextIO = (run_dir / COMMITTED).open("a", encoding="utf-8")
 
     def add(self, unit_id: str) -> None:
-        self._handle.write(unit_id + "\n")
+        self.file.write(unit_id + "\n")
+
+    def add_many(self, unit_ids: list[str]) -> None:
+        self.file.write("\n".join(unit_ids) + "\n")
 
     def close(self) -> None:
-        self._handle.close()
+        self.file.close()
 
 
 def runs(*states: Path) -> list[tuple[Stamp, set[str]]]:

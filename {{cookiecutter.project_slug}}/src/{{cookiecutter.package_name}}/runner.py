@@ -19,14 +19,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import tqdm
-
-from . import checkpoint, lastrun, params, provenance, units
-from .events import WAITING, Event, Outcome, PoolError, Started, UserLog, Waiting
+from . import checkpoint, lastrun, params, progress_bar, provenance, units
+from .events import WAITING, Committed, Event, Outcome, PoolError, Started, UserLog, Waiting
 from .failures import RETRY_LIST, FailureLog, latest_failures, retry_list, write_ids
 from .inputs import Inputs
 from .lock import RunLock
-from .log import Progress, RunLog, duration, timestamp
+from .log import Lines, Progress, RunLog, duration, timestamp
 from .outputs import check_layout
 from .pool import LocalPool
 from .retries import Retries
@@ -119,13 +117,6 @@ def retry_command(settings: Settings) -> str:
     return COMMAND + " retry" + (f" --shard {settings.shard}" if settings.shard else "")
 
 
-class _Bar(tqdm.tqdm):  # type: ignore[type-arg]
-    """tqdm without its monitor thread (it only tunes refreshes of stalled bars): with no
-    thread running, workers can be forked (see ``start_method.default_start_method``)."""
-
-    monitor_interval = 0
-
-
 class _Recorder:
     """Turns backend events into log lines, failure records, progress and stop decisions."""
 
@@ -154,16 +145,12 @@ class _Recorder:
         self.round_finished = 0
         self.waiting: list[str] = []
         self.retried = 0
-        self.bar = _Bar(
-            total=total,
-            unit="unit",
-            disable=None if settings.progress else True,
-            dynamic_ncols=True,
-            file=sys.stderr,
-        )
+        self.bar = progress_bar.bar(total, settings.progress, dynamic_ncols=True)
 
     def handle(self, event: Event) -> None:
-        if isinstance(event, Started):
+        if isinstance(event, Committed):
+            self.committed(event)
+        elif isinstance(event, Started):
             attempt = self.attempt if self.attempt > 1 else None
             self.log.write("START", event.unit, at=event.at, worker=event.worker, attempt=attempt)
         elif isinstance(event, UserLog):
@@ -172,6 +159,50 @@ class _Recorder:
             self.log.flush()
         else:
             self.finished(event)
+
+    def committed(self, event: Committed) -> None:
+        """Units that committed an output: the same lines and records as ``finished`` gives
+        them, written a batch at a time (a trivial unit costs the main process microseconds)."""
+        progress = self.progress
+        total = progress.total
+        log = self.log
+        fast = self.attempt == 1  # later attempts' lines say which attempt: ``write`` does it
+        lines: Lines = ([], [])
+        ids: list[str] = []
+        worker = event.worker
+        for unit, started, seconds, ended, output, announced in event.units:
+            progress.done += 1
+            if fast and log.committed(
+                lines,
+                unit,
+                0 if announced else worker,
+                started,
+                ended,
+                seconds,
+                output,
+                f"{progress.done + progress.failed}/{total}",
+                progress.eta(),
+            ):
+                ids.append(unit)
+                continue
+            progress.done -= 1
+            log.write_lines(lines)  # the lines of the units before it go first
+            self._write_ids(ids)
+            if not announced:
+                self.handle(Started(unit, worker, started))
+            self.finished(Outcome(unit, True, started, seconds, output, ended=ended))
+        log.write_lines(lines)
+        self._write_ids(ids)
+        self.streak = ("", 0)
+        log.maybe_flush()
+
+    def _write_ids(self, ids: list[str]) -> None:
+        """Record units done by ``committed``: the ledger, the counts, the bar."""
+        if ids:
+            self.ledger.add_many(ids)
+            self.round_finished += len(ids)
+            self.bar.update(len(ids))
+            ids.clear()
 
     def finished(self, outcome: Outcome) -> None:
         progress = self.progress
@@ -322,6 +353,7 @@ def run(
         ledger = provenance.Ledger(
             state / run_id, provenance.describe(job.process, settings.params, run_id)
         )
+        log.follow(ledger.file)  # as current as the log's END lines
         recorder = _Recorder(settings, log, failures, len(todo), ledger)
         log.echo = echo or recorder.echo
         summary = Summary(

@@ -70,7 +70,7 @@ class Settings:
     job: str = "{{ cookiecutter.package_name }}.process"
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     chunksize: int = 0
-    max_tasks_per_worker: int = 1000
+    max_tasks_per_worker: int = 10_000
     max_worker_memory_mb: int = 0
     timeout: float = 0.0
     max_consecutive_failures: int = 10

@@ -10,8 +10,8 @@ alone, and ``status --watch`` reads only what the logs gained since its last loo
 from __future__ import annotations
 
 import json
+import math
 import re
-import statistics
 import time
 from collections import Counter
 from collections.abc import Collection, Iterable
@@ -283,7 +283,7 @@ class Survey:
                 view.summary = summary_lines(newest)
             steps = self._log(newest).steps
             view.steps = {
-                name: {"mean": statistics.fmean(values), "total": sum(values)}
+                name: {"mean": math.fsum(values) / len(values), "total": sum(values)}
                 for name, values in steps.items()
             }
         return view

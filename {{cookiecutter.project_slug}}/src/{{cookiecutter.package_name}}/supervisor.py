@@ -21,7 +21,7 @@ import multiprocess
 from multiprocess.connection import wait
 
 from .board import Board
-from .children import end_group
+from .children import end_group, kill_group
 from .events import Event, Outcome, PoolError, Started
 from .settings import Settings
 from .start_method import default_start_method
@@ -90,14 +90,16 @@ class Supervisor:
         """A worker has exited: the events that says (its unit failed), and the units it
         held that were not started or whose records died with it (to be done again; redoing
         a unit is safe, its output is replaced atomically)."""
-        orphans = end_group(slot.pid)  # before join: the worker's id is still reserved
+        running = slot.running()
+        # Before join: the worker's id is still reserved. A worker that retired between
+        # units leaves only what its setup() started: no count is reported, so no scan.
+        orphans = kill_group(slot.pid) if slot.retiring and running is None else end_group(slot.pid)
         slot.process.join()
         self.selector.unregister(slot.conn.fileno())
         self.selector.unregister(slot.process.sentinel)
         slot.conn.close()
         self.slots.remove(slot)
         events: list[Event] = []
-        running = slot.running()
         reason = slot.verdict or death_reason(slot.process.exitcode)
         if orphans:
             reason += f"; {orphans} process(es) it had started were killed"

@@ -26,8 +26,9 @@ from .log import ForwardingHandler
 from .settings import Settings
 from .worker import Job, Worker, describe, rss_mb
 
-# Message kinds, worker -> main process.
-START, END, LOG, RETIRE, SETUP_FAILED = "start", "end", "log", "retire", "setup-failed"
+# Message kinds, worker -> main process. DONE is the END of a unit that committed an output
+# and has nothing else to report, as a plain tuple (no Outcome to pickle and rebuild).
+START, END, DONE, LOG, RETIRE, SETUP_FAILED = "start", "end", "done", "log", "retire", "setup-failed"
 #: ``prctl`` option: the signal a process gets when its parent dies (Linux).
 PR_SET_PDEATHSIG = 1
 #: A worker sends its records at least this often, in seconds, and at the end of each chunk.
@@ -132,7 +133,13 @@ def worker_main(
                 handler.unit = unit_id
                 unsent_start[:] = [(START, unit_id, started)]
                 in_unit = True
-                outbox.append((END, worker.attempt(unit_id)))
+                outcome = worker.attempt(unit_id)
+                if outcome.ok and outcome.output is not None and outcome.steps is None:
+                    outbox.append(
+                        (DONE, unit_id, outcome.started, outcome.seconds, outcome.end, outcome.output)
+                    )
+                else:
+                    outbox.append((END, outcome))
                 in_unit = False
                 board.end(position)
                 position += 1

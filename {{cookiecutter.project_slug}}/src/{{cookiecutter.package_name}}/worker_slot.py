@@ -52,16 +52,20 @@ class WorkerSlot:
         self.assigned.extend(units)
         self.holding += len(units)
 
-    def finish_first(self) -> str:
+    def finish_first(self) -> bool:
         """Drop the unit the worker reported finished (``assigned[0]``) and the taken-back
-        places behind it; returns that unit."""
-        unit = self.assigned.popleft()
-        assert unit is not None
+        places behind it; returns whether its START was reported already."""
+        self.assigned.popleft()
         self.holding -= 1
-        self.announced.discard(self.base)
-        self.base += 1
-        self._drop_leading_gaps()
-        return unit
+        announced = self.announced
+        base = self.base
+        was_announced = bool(announced) and base in announced
+        if was_announced:
+            announced.discard(base)
+        self.base = base + 1
+        if self.assigned and self.assigned[0] is None:
+            self._drop_leading_gaps()
+        return was_announced
 
     def _drop_leading_gaps(self) -> None:
         while self.assigned and self.assigned[0] is None:
