@@ -242,11 +242,11 @@ def summarise(runs: list[Measure], count: int) -> dict[str, Any]:
 
 
 def per_unit_case(
-    bench: Bench, name: str, count: int, spin_ms: float, rounds: int
+    bench: Bench, name: str, count: int, spin_ms: float, rounds: int, bare: list[str]
 ) -> dict[str, Any]:
     """Every contender over the same ``count`` units, interleaved, ``rounds`` times."""
     units = bench.units_file(name, count)
-    runs: dict[str, list[Measure]] = {c: [] for c in [RUNNER, *BARE]}
+    runs: dict[str, list[Measure]] = {c: [] for c in [RUNNER, *bare]}
     for _ in range(rounds):
         for contender in runs:
             runs[contender].append(bench.run(contender, units, count, spin_ms))
@@ -363,8 +363,17 @@ def main() -> None:
         action="store_true",
         help="many: hide numpy from the runner (the standard library's search for repeats)",
     )
+    parser.add_argument(
+        "--contenders",
+        default=",".join(BARE),
+        help=f"the bare pools beside unitwise, among {', '.join(BARE)} (default: all; the "
+        "goals need ProcessPoolExecutor and multiprocess.Pool)",
+    )
     args = parser.parse_args()
     cases = args.cases.split(",")
+    bare = args.contenders.split(",")
+    if not set(bare) <= set(BARE):
+        parser.error(f"--contenders: unknown {sorted(set(bare) - set(BARE))}")
     if not set(cases) <= set(CASES):
         parser.error(f"--cases: unknown {sorted(set(cases) - set(CASES))}")
     trivial, cpu, plan, resume = (
@@ -384,9 +393,9 @@ def main() -> None:
             "rounds": args.rounds,
         }
         if "trivial" in cases:
-            results["trivial"] = per_unit_case(bench, "trivial", trivial, 0, args.rounds)
+            results["trivial"] = per_unit_case(bench, "trivial", trivial, 0, args.rounds, bare)
         if "cpu_5ms" in cases:
-            results["cpu_5ms"] = per_unit_case(bench, "cpu", cpu, 5, args.rounds)
+            results["cpu_5ms"] = per_unit_case(bench, "cpu", cpu, 5, args.rounds, bare)
         if "many" in cases:
             results["many"] = many_units(bench, plan, resume, args.without_numpy)
     finally:
@@ -399,7 +408,7 @@ def main() -> None:
         if key not in results:
             continue
         case = results[key]
-        for contender in [RUNNER, *BARE]:
+        for contender in [RUNNER, *bare]:
             row = case[contender]
             rows.append(
                 (
@@ -413,7 +422,7 @@ def main() -> None:
     print_table(rows)
 
     goals = []
-    if "trivial" in results:
+    if "ProcessPoolExecutor" in results.get("trivial", {}):
         trivial_case = results["trivial"]
         goals += [
             (
@@ -427,7 +436,7 @@ def main() -> None:
                 1.3,
             ),
         ]
-    if "cpu_5ms" in results:
+    if "multiprocess.Pool" in results.get("cpu_5ms", {}):
         goals.append(
             (
                 "2 5 ms units: CPU vs multiprocess.Pool (median)",

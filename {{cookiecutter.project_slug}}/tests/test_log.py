@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }} import runner
-from {{ cookiecutter.package_name }}.log import step
+from {{ cookiecutter.package_name }}.log import Lines, RunLog, step
 from {{ cookiecutter.package_name }}.units import Unit
 from {{ cookiecutter.package_name }}.worker import Job, Worker
 
@@ -101,3 +101,43 @@ def test_a_units_end_is_stamped_after_its_own_log_lines(
     monkeypatch.undo()
     assert outcome.ok and preempted
     assert outcome.started <= logged[0] <= outcome.end
+
+
+@pytest.mark.parametrize(
+    ("unit", "output"),
+    [
+        ("tile_0001", "/data/out/tile_0001.out"),
+        ("a/b", "/data/out/a/b.out"),  # a hierarchical id
+        ("tile_0001", "/data/my out/tile_0001.out"),  # a space: quoted in the human line
+        ("tile_é", "/data/out/tile_é.out"),  # not ASCII
+        ("tile_\udcff", "/data/out/tile_\udcff.out"),  # a file name that is not UTF-8
+        ("tile_0001", 'C:\\out\\"q".out'),  # quotes and backslashes
+    ],
+)
+@pytest.mark.parametrize("announced", [False, True])
+def test_lines_written_in_batches_are_the_lines_write_makes(
+    tmp_path: Path, unit: str, output: str, announced: bool
+) -> None:
+    """The runner writes most units' START and END lines a batch at a time (``committed``):
+    they must be the very bytes ``write`` makes, or ``committed`` must leave them to it."""
+    at, ended, seconds = 1_764_000_000.123456, 1_764_000_000.9, 0.000123456
+    fast, generic = RunLog(tmp_path / "fast", "run-1"), RunLog(tmp_path / "generic", "run-1")
+    lines: Lines = ([], [])
+    taken = fast.committed(
+        lines, unit, 0 if announced else 4321, at, ended, seconds, output, "3/10", "0:00:07"
+    )
+    fast.write_lines(lines)
+    if not announced:
+        generic.write("START", unit, at=at, worker=4321)
+    generic.write(
+        "END", unit, at=ended, seconds=seconds, output=output, progress="3/10", eta="0:00:07"
+    )
+    fast.close()
+    generic.close()
+    for name in ("run.log", "events.jsonl"):
+        made = (tmp_path / "fast" / name).read_bytes()
+        assert made == ((tmp_path / "generic" / name).read_bytes() if taken else b"")
+    # What needs no escaping or quoting takes the fast path.
+    assert taken == (
+        unit.isascii() and output.isascii() and " " not in output and '"' not in output
+    )
