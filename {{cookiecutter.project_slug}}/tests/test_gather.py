@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from .conftest import PROJECT_ROOT
 from .conftest import cli as example_cli
 from .faultkit import cli, command, environment, start, wait_for
 
@@ -51,13 +53,18 @@ def test_json_outputs_become_json_lines_with_a_manifest(workdir: Path) -> None:
 
     csv = workdir / "example" / "inputs" / "tile_007.csv"
     csv.write_text(csv.read_text().replace("n/a", "99.5"))
-    assert example_cli("retry", "--no-progress", cwd=workdir).returncode == 0
+    retried = example_cli("retry", "--no-progress", cwd=workdir)
+    assert retried.returncode == 0
     complete = example_cli("gather", "--no-progress", cwd=workdir)
     assert complete.returncode == 0, complete.stderr
     assert "appended" not in complete.stderr  # tile_007 goes in the middle: a rebuild
     assert [json.loads(line)["unit"] for line in lines(result)] == [
         f"tile_{n:03d}" for n in range(12)
     ]
+    # The README's "last run's log" command still names the retry's log after a gather.
+    [command] = set(re.findall(r"log=\$\((.+?)\)run\.log", (PROJECT_ROOT / "README.md").read_text()))
+    last = subprocess.run(["sh", "-c", command], cwd=workdir, capture_output=True, text=True)
+    assert f"log: {last.stdout.strip()}run.log" in retried.stdout
 
 
 def write_outputs(root: Path, outputs: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ import pytest
 from {{ cookiecutter.package_name }} import params
 from {{ cookiecutter.package_name }}.errors import UserError
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.testing import unit_for_test
 from {{ cookiecutter.package_name }}.units import Unit
 from {{ cookiecutter.package_name }}.worker import Job, Worker
 
@@ -68,6 +69,7 @@ class Typed:
     flag: bool = False
     limit: int | None = None
     tags: list[str] | None = None
+    where: Path | None = None
 
 
 def test_values_from_the_command_line_take_the_fields_type() -> None:
@@ -101,3 +103,15 @@ def test_setup_and_process_see_the_same_parameters(tmp_path: Path) -> None:
         worker.close()
     seen = json.loads((tmp_path / "output" / "tile_000.json").read_text())
     assert seen == [repr(Typed(ratio=2.0)), repr(Typed(ratio=2.0))]
+
+
+TYPED = Job(writes_params, record_params, ".json", params=Typed)
+
+
+def test_unit_for_test_takes_some_parameters_as_a_dict(tmp_path: Path) -> None:
+    given = {"ratio": 2, "where": tmp_path / "lookup.csv"}
+    unit = unit_for_test("t", inputs=tmp_path, output=tmp_path, job=f"{__name__}:TYPED", params=given)
+    assert unit.params == Typed(ratio=2.0, where=tmp_path / "lookup.csv")
+    assert unit.resources == unit.params  # what setup() saw
+    with pytest.raises(UserError, match=r"^unit_for_test\(params=...\): unknown parameter 'ration'"):
+        unit_for_test("t", inputs=tmp_path, output=tmp_path, job=f"{__name__}:TYPED", params={"ration": 2})

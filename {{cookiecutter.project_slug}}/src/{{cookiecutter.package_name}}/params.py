@@ -14,7 +14,7 @@ import hashlib
 import json
 import typing
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePath
 from types import NoneType, UnionType
 from typing import Any
 
@@ -85,7 +85,7 @@ def _convert(key: str, kind: Any, value: object, origin: str) -> object:
         if isinstance(value, str):
             return value
     elif kind is Path:
-        if isinstance(value, str):
+        if isinstance(value, (str, PurePath)):
             return Path(value)
     elif typing.get_origin(kind) in (list, tuple) and args:
         item = args[0]

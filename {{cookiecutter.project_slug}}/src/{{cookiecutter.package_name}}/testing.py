@@ -11,11 +11,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .outputs import output_name
-from .params import bind
+from .params import bind, resolve
 from .settings import Settings
 from .storage import open_store
 from .units import Unit
@@ -36,12 +37,17 @@ def unit_for_test(
 
     Its resources come from the job's ``setup()`` run with ``input=inputs`` (and any other
     ``settings``), unless ``resources`` is given; its parameters are the job's ``Params``
-    defaults, unless ``params`` is given. ``unit.output`` is ``output/<unit id><OUTPUT_SUFFIX>``
-    (a folder with ``OUTPUT_SHAPE = "folder"``), written in place (a run writes a staged file
-    and commits it); ``unit.scratch`` is ``output/.scratch/<unit id>``.
+    defaults, unless ``params`` is given: a ``Params``, or a dict of some of its fields (the
+    others keep their defaults; a wrong key or type is the one-line error of ``--param``).
+    ``unit.output`` is ``output/<unit id><OUTPUT_SUFFIX>`` (a folder with
+    ``OUTPUT_SHAPE = "folder"``), written in place (a run writes a staged file and commits it);
+    ``unit.scratch`` is ``output/.scratch/<unit id>``.
     """
     config = Settings(input=os.fspath(inputs), output=str(output), **settings)
     loaded = load_job(job or config.job)
+    if isinstance(params, Mapping):
+        origin = "unit_for_test(params=...)"
+        params = resolve(loaded.params, [(key, value, origin) for key, value in params.items()])
     config = bind(config.replace(params=params), loaded.params)
     if resources is None:
         resources = loaded.setup(config)
