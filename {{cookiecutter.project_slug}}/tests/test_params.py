@@ -72,6 +72,11 @@ class Typed:
     where: Path | None = None
 
 
+@dataclass(frozen=True)
+class Located:
+    lookup: Path = Path("lookup.csv")
+
+
 def test_values_from_the_command_line_take_the_fields_type() -> None:
     raw = params.parse_assignments(
         ["name=b=c", "ratio=2", "flag=yes", "limit=", "tags=x,y", "limit=7"]
@@ -81,6 +86,11 @@ def test_values_from_the_command_line_take_the_fields_type() -> None:
         params.resolve(Typed, [("flag", 1, "file")])
     with pytest.raises(UserError, match="flag = 'maybe' should be true or false"):
         params.resolve(Typed, params.parse_assignments(["flag=maybe"]))
+    with pytest.raises(UserError, match=r"^--param: parameter lookup = '' should be a path$"):
+        params.resolve(Located, params.parse_assignments(["lookup="]))  # not Path("") == "."
+    assert params.resolve(Located, params.parse_assignments(["lookup=a/b.csv"])).lookup == Path(
+        "a/b.csv"
+    )
     assert params.digest(Typed()) == params.digest(Typed())
     assert params.digest(Typed()) != params.digest(Typed(ratio=0.25))
 

@@ -85,8 +85,8 @@ def _convert(key: str, kind: Any, value: object, origin: str) -> object:
         if isinstance(value, str):
             return value
     elif kind is Path:
-        if isinstance(value, (str, PurePath)):
-            return Path(value)
+        if isinstance(value, PurePath) or (isinstance(value, str) and value):
+            return Path(value)  # not an empty string, which Path() would turn into "."
     elif typing.get_origin(kind) in (list, tuple) and args:
         item = args[0]
         items = value.split(",") if from_text and isinstance(value, str) else value
@@ -99,7 +99,13 @@ def _convert(key: str, kind: Any, value: object, origin: str) -> object:
 
 
 def _name(kind: Any) -> str:
-    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    names = {
+        bool: "true or false",
+        int: "a whole number",
+        float: "a number",
+        str: "a string",
+        Path: "a path",
+    }
     if kind in names:
         return names[kind]
     return getattr(kind, "__name__", None) or str(kind).replace("typing.", "")
