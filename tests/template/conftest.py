@@ -75,6 +75,13 @@ COMBOS = [
 CONVERTED_IN_FULL = "bake-s3-slurm"
 
 
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for every bake, conversion and target of a worker: mypy checks each entry
+    by its file's hash, so only what differs is checked again (a conversion's mypy takes
+    seconds instead of ~30 s), and entries of other Python targets are kept apart."""
+    return tmp_path_factory.getbasetemp() / "mypy-cache"
+
+
 def collects_every_module(project: Baked) -> None:
     """Every ``tests/test_*.py`` module of the project is collected (imports, fixtures)."""
     collected = project.run(project.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--co")
@@ -131,6 +138,49 @@ def fresh_environment(path: Path) -> Path:
     lines = [f"import site; site.addsitedir({path!r})" for path in shared]
     Path(purelib, "_shared_test_env.pth").write_text("\n".join(lines) + "\n")
     return python
+
+
+#: Started first under pytest-xdist (the suite runs on two workers: pyproject's addopts), longest
+#: first, so that neither worker is left with a long test at the end: the real install on a newer
+#: Python, then the combination whose converted project runs its whole suite.
+FIRST = ("newer-python", CONVERTED_IN_FULL)
+
+
+def xdist_group(item: pytest.Item) -> str | None:
+    """The work unit ``item`` belongs to under ``--dist loadgroup``: a fixture built once per
+    session or module is built on one worker only. A baked combination's tests (bake, checks,
+    conversion) share its bake; a module's tests share its module-scoped fixture."""
+    if not isinstance(item, pytest.Function):
+        return None
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and isinstance(callspec.params.get("baked"), Combo):
+        slug: str = callspec.params["baked"].slug
+        return slug
+    shared = (  # the suite's own fixtures (a plugin's, such as tmp_path_factory, have no baseid)
+        definitions[-1].scope in ("module", "session") and definitions[-1].baseid
+        for definitions in item._fixtureinfo.name2fixturedefs.values()
+    )
+    return item.module.__name__ if item.module is not None and any(shared) else None
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Group the tests that share a costly fixture (xdist reads the marks after collection)."""
+    group = xdist_group(item)
+    if group is not None and item.get_closest_marker("xdist_group") is None:
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``FIRST``'s groups first (after pytest's own ordering; xdist hands out work units in
+    this order with ``--no-loadscope-reorder``); the rest keeps its order."""
+
+    def rank(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("xdist_group")
+        group = marker.args[0] if marker is not None and marker.args else None
+        return FIRST.index(group) if group in FIRST else len(FIRST)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session", params=COMBOS, ids=lambda combo: combo.slug)

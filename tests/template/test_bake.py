@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CONVERTED_IN_FULL, Baked, Combo, collects_every_module
+from .conftest import CONVERTED_IN_FULL, Baked, Combo, collects_every_module, mypy_cache
 
 #: Files every project has, relative to its root; {pkg} is the package name.
 COMMON = {
@@ -215,8 +215,7 @@ def test_ruff_format_is_clean(baked: Baked) -> None:
 
 
 def test_mypy_strict_is_clean(baked: Baked, tmp_path_factory: pytest.TempPathFactory) -> None:
-    cache = tmp_path_factory.getbasetemp() / "mypy-cache"
-    result = baked.run(baked.python, "-m", "mypy", "--cache-dir", cache)
+    result = baked.run(baked.python, "-m", "mypy", "--cache-dir", mypy_cache(tmp_path_factory))
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CONVERTED_IN_FULL, Baked, collects_every_module, install
+from .conftest import CONVERTED_IN_FULL, Baked, collects_every_module, install, mypy_cache
 
 #: Step 1: a module moved over from a research script as it was (untyped, long lines, terse
 #: names): legacy/ accepts it; unitwise-lint still checks it.
@@ -200,7 +200,7 @@ def converted(baked: Baked, tmp_path: Path) -> Baked:
 
 
 def test_a_converted_project_passes_every_check_of_the_checklist(
-    converted: Baked, tmp_path: Path
+    converted: Baked, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     project, package = converted.root, converted.combo.package
     python, command = converted.python, converted.python.parent / converted.combo.slug
@@ -222,7 +222,7 @@ def test_a_converted_project_passes_every_check_of_the_checklist(
         "pytest": [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *suite_scope(converted)],
         "ruff": [python, "-m", "ruff", "check", "--no-cache", "."],
         "ruff format": [python, "-m", "ruff", "format", "--check", "--no-cache", "."],
-        "mypy": [python, "-m", "mypy", "--cache-dir", tmp_path / "mypy-cache"],
+        "mypy": [python, "-m", "mypy", "--cache-dir", mypy_cache(tmp_path_factory)],
         "unitwise-lint": [python, "-m", "unitwise_lint", "check", "--no-cache", "src/"],
     }
     for name, args in checks.items():

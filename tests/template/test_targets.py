@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TEMPLATE, Combo, bake
+from .conftest import TEMPLATE, Combo, bake, mypy_cache
 
 #: Minimum versions the template offers (cookiecutter.json's _supported_pythons).
 TARGETS = ["3.12", "3.13", "3.14"]
@@ -21,7 +21,11 @@ TARGETS = ["3.12", "3.13", "3.14"]
 @pytest.mark.parametrize("version", TARGETS)
 @pytest.mark.parametrize(("storage", "scale_out"), [("local", "slurm"), ("s3", "dask")])
 def test_newer_targets_are_ruff_and_mypy_clean(
-    tmp_path: Path, version: str, storage: str, scale_out: str
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    version: str,
+    storage: str,
+    scale_out: str,
 ) -> None:
     root = bake(Combo(storage, scale_out, version, "MIT"), tmp_path)
     pyproject = (root / "pyproject.toml").read_text()
@@ -31,7 +35,7 @@ def test_newer_targets_are_ruff_and_mypy_clean(
     for command in (
         [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
         [sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."],
-        [sys.executable, "-m", "mypy", "--no-incremental", "src"],
+        [sys.executable, "-m", "mypy", "--cache-dir", str(mypy_cache(tmp_path_factory)), "src"],
     ):
         result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
@@ -57,6 +61,7 @@ NEWER = newer_python()
 
 
 @pytest.mark.skipif(NEWER is None, reason="no Python newer than the running one on PATH")
+@pytest.mark.xdist_group("newer-python")  # the longest test: conftest.FIRST starts it first
 def test_a_newer_target_installs_and_passes_its_own_suite_on_that_python(tmp_path: Path) -> None:
     """Lint-only is not enough where the newer Python is at hand: install a project that
     requires it, with its real dependencies from the index, and run its own tests there. One
