@@ -140,49 +140,6 @@ def fresh_environment(path: Path) -> Path:
     return python
 
 
-#: Started first under pytest-xdist (the suite runs on two workers: pyproject's addopts), longest
-#: first, so that neither worker is left with a long test at the end: the real install on a newer
-#: Python, then the combination whose converted project runs its whole suite.
-FIRST = ("newer-python", CONVERTED_IN_FULL)
-
-
-def xdist_group(item: pytest.Item) -> str | None:
-    """The work unit ``item`` belongs to under ``--dist loadgroup``: a fixture built once per
-    session or module is built on one worker only. A baked combination's tests (bake, checks,
-    conversion) share its bake; a module's tests share its module-scoped fixture."""
-    if not isinstance(item, pytest.Function):
-        return None
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None and isinstance(callspec.params.get("baked"), Combo):
-        slug: str = callspec.params["baked"].slug
-        return slug
-    shared = (  # the suite's own fixtures (a plugin's, such as tmp_path_factory, have no baseid)
-        definitions[-1].scope in ("module", "session") and definitions[-1].baseid
-        for definitions in item._fixtureinfo.name2fixturedefs.values()
-    )
-    return item.module.__name__ if item.module is not None and any(shared) else None
-
-
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """Group the tests that share a costly fixture (xdist reads the marks after collection)."""
-    group = xdist_group(item)
-    if group is not None and item.get_closest_marker("xdist_group") is None:
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """``FIRST``'s groups first (after pytest's own ordering; xdist hands out work units in
-    this order with ``--no-loadscope-reorder``); the rest keeps its order."""
-
-    def rank(item: pytest.Item) -> int:
-        marker = item.get_closest_marker("xdist_group")
-        group = marker.args[0] if marker is not None and marker.args else None
-        return FIRST.index(group) if group in FIRST else len(FIRST)
-
-    items.sort(key=rank)
-
-
 @pytest.fixture(scope="session", params=COMBOS, ids=lambda combo: combo.slug)
 def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Baked:
     """A baked project installed (``--no-deps``) into a fresh environment of its own."""

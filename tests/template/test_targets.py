@@ -61,7 +61,6 @@ NEWER = newer_python()
 
 
 @pytest.mark.skipif(NEWER is None, reason="no Python newer than the running one on PATH")
-@pytest.mark.xdist_group("newer-python")  # the longest test: conftest.FIRST starts it first
 def test_a_newer_target_installs_and_passes_its_own_suite_on_that_python(tmp_path: Path) -> None:
     """Lint-only is not enough where the newer Python is at hand: install a project that
     requires it, with its real dependencies from the index, and run its own tests there. One
