@@ -170,29 +170,30 @@ class _Recorder:
         lines: Lines = ([], [])
         ids: list[str] = []
         worker = event.worker
-        for unit, started, seconds, ended, output, announced in event.units:
-            progress.done += 1
-            if fast and log.committed(
-                lines,
-                unit,
-                0 if announced else worker,
-                started,
-                ended,
-                seconds,
-                output,
-                f"{progress.done + progress.failed}/{total}",
-                progress.eta(),
-            ):
-                ids.append(unit)
-                continue
-            progress.done -= 1
-            log.write_lines(lines)  # the lines of the units before it go first
+        try:
+            for unit, started, seconds, ended, output, announced in event.units:
+                if fast and log.committed(
+                    lines,
+                    unit,
+                    0 if announced else worker,
+                    started,
+                    ended,
+                    seconds,
+                    output,
+                    f"{progress.done + progress.failed + 1}/{total}",
+                    progress.eta(),
+                ):
+                    progress.done += 1
+                    ids.append(unit)
+                    continue
+                log.write_lines(lines)  # the lines of the units before it go first
+                self._write_ids(ids)
+                if not announced:
+                    self.handle(Started(unit, worker, started))
+                self.finished(Outcome(unit, True, started, seconds, output, ended=ended))
+        finally:  # also when a signal interrupts the batch: what is counted is written
+            log.write_lines(lines)
             self._write_ids(ids)
-            if not announced:
-                self.handle(Started(unit, worker, started))
-            self.finished(Outcome(unit, True, started, seconds, output, ended=ended))
-        log.write_lines(lines)
-        self._write_ids(ids)
         self.streak = ("", 0)
         log.maybe_flush()
 
