@@ -56,6 +56,7 @@ COMMON = {
             "pool.py",
             "process.py",
             "provenance.py",
+            "progress_bar.py",
             "retries.py",
             "retrying.py",
             "runner.py",
