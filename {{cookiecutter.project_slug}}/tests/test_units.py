@@ -68,6 +68,16 @@ def test_glob_over_a_missing_input_folder_is_a_user_error(tmp_path: Path) -> Non
     assert str(error.value) == f"input folder {missing} does not exist or is not a folder"
 
 
+def test_a_glob_that_matches_no_input_is_a_user_error(tmp_path: Path) -> None:
+    """Most likely a typo (``*.tsv`` for ``*.csv``) or the wrong folder: a run of 0 units
+    would exit 0 and hide it (and ``status`` would answer for that empty run)."""
+    (tmp_path / "a.csv").write_text("x")
+    (tmp_path / ".hidden.tsv").write_text("x")  # hidden files are never units
+    with pytest.raises(UserError) as error:
+        units.load(Settings(input=str(tmp_path), units_glob="*.tsv"))
+    assert str(error.value) == f"no input file in {tmp_path} matches units_glob '*.tsv'"
+
+
 def list_units(config: Settings) -> list[str]:
     """A units function for the test below."""
     return [f"id-{n}" for n in range(3)]

@@ -342,12 +342,15 @@ def load(settings: Settings) -> UnitList:
     if settings.units_file and not (settings.units_function or settings.units_glob):
         ids = from_file(Path(settings.units_file))
     else:
+        pattern = settings.units_glob or "*"
         entries = (
             from_function(settings.units_function, settings)
             if settings.units_function
-            else from_glob(open_store(settings.input), settings.units_glob or "*")
+            else from_glob(open_store(settings.input), pattern)
         )
         ids = UnitList.of(validated(entries))
+        if not ids and not settings.units_function:  # a typo in the pattern, or the folder
+            raise UserError(f"no input file in {settings.input} matches units_glob {pattern!r}")
     if settings.shard is not None:
         shard = settings.shard
         ids = ids.filtered(lambda unit_id: in_shard(unit_id, shard))
