@@ -57,14 +57,10 @@ class WorkerSlot:
         places behind it; returns whether its START was reported already."""
         self.assigned.popleft()
         self.holding -= 1
-        announced = self.announced
-        base = self.base
-        was_announced = bool(announced) and base in announced
-        if was_announced:
-            announced.discard(base)
-        self.base = base + 1
-        if self.assigned and self.assigned[0] is None:
-            self._drop_leading_gaps()
+        was_announced = self.base in self.announced
+        self.announced.discard(self.base)
+        self.base += 1
+        self._drop_leading_gaps()
         return was_announced
 
     def _drop_leading_gaps(self) -> None:
