@@ -128,13 +128,12 @@ def end_leftovers(spared: frozenset[int]) -> list[str]:
     return ended
 
 
-def kill_group(leader: int) -> int:
+def kill_group(leader: int) -> None:
     """Kill ``leader``'s process group (an ended worker not yet waited for, so its id cannot
     have been reused) without counting its members: no scan of ``/proc``, which costs
-    milliseconds on a busy machine. Returns 0."""
+    milliseconds on a busy machine."""
     with suppress(OSError):
         os.killpg(leader, signal.SIGKILL)
-    return 0
 
 
 def end_group(leader: int) -> int:

@@ -42,14 +42,14 @@ _KEYS: dict[str, str] = {}
 _JSON = json.JSONEncoder(ensure_ascii=False)
 #: A string as a JSON string, non-ASCII kept (the C helper behind ``_JSON``).
 _quoted: Callable[[str], str] = json.encoder.encode_basestring
-#: What a line may not hold as it is: lone surrogates (Python's stand-ins for bytes that are
-#: not UTF-8, as in file names), which cannot be written as UTF-8, and the line separators
-#: that ``str.splitlines`` splits on (the JSON encoder escapes the other control characters).
 #: Human and JSON lines to be written together (see ``RunLog.committed``).
 Lines = tuple[list[str], list[str]]
 #: An INFO line's JSON up to its timestamp, and from there up to the event's name.
 _OPEN = '{"ts": "'
 _INFO_EVENT = '", "level": "INFO", "event": '
+#: What a line may not hold as it is: lone surrogates (Python's stand-ins for bytes that are
+#: not UTF-8, as in file names), which cannot be written as UTF-8, and the line separators
+#: that ``str.splitlines`` splits on (the JSON encoder escapes the other control characters).
 _UNWRITABLE = re.compile("[\x85\u2028\u2029\ud800-\udfff]")
 
 
@@ -186,10 +186,10 @@ class RunLog:
         self._machine.write(safe_line(record) + "}\n")
         if echo and self.echo is not None:
             self.echo(line)
-        now = time.monotonic()
-        if level != "INFO" or now - self._flushed > FLUSH_SECONDS:
+        if level != "INFO":
             self.flush()
-            self._flushed = now
+        else:
+            self.maybe_flush()
 
     def committed(
         self,
@@ -249,13 +249,12 @@ class RunLog:
         self._machine.flush()
         for handle in self._followers:
             handle.flush()
+        self._flushed = time.monotonic()
 
     def maybe_flush(self) -> None:
         """Flush if the oldest unflushed line may have waited FLUSH_SECONDS."""
-        now = time.monotonic()
-        if now - self._flushed > FLUSH_SECONDS:
+        if time.monotonic() - self._flushed > FLUSH_SECONDS:
             self.flush()
-            self._flushed = now
 
     def close(self) -> None:
         self._human.close()

@@ -93,7 +93,11 @@ class Supervisor:
         running = slot.running()
         # Before join: the worker's id is still reserved. A worker that retired between
         # units leaves only what its setup() started: no count is reported, so no scan.
-        orphans = kill_group(slot.pid) if slot.retiring and running is None else end_group(slot.pid)
+        orphans = 0
+        if slot.retiring and running is None:
+            kill_group(slot.pid)
+        else:
+            orphans = end_group(slot.pid)
         slot.process.join()
         self.selector.unregister(slot.conn.fileno())
         self.selector.unregister(slot.process.sentinel)
