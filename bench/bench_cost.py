@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import importlib
 import json
 import os
 import resource
@@ -264,7 +263,7 @@ def first_start(state: Path) -> float:
     raise RuntimeError(f"no START line under {state}")
 
 
-def planned(bench: Bench, plan: int, shuffled: bool, env: dict[str, str]) -> tuple[float, Measure]:
+def planned(bench: Bench, plan: int, shuffled: bool) -> tuple[float, Measure]:
     """A run of ``plan`` ids limited to its first 2,000: seconds to the first START, and the
     whole run's measure (its main-process peak is the planning's)."""
     units = bench.units_file("many", plan, shuffled)
@@ -272,7 +271,7 @@ def planned(bench: Bench, plan: int, shuffled: bool, env: dict[str, str]) -> tup
     launched = time.time()
     started = measure(
         bench.runner_command(units, output, state, "--limit", "2000"),
-        env,
+        bench.env,
         bench.work / "many.log",
     )
     if started.exit != 0:
@@ -284,37 +283,12 @@ def planned(bench: Bench, plan: int, shuffled: bool, env: dict[str, str]) -> tup
     return to_first, started
 
 
-def repeat_search(bench: Bench, plan: int, hide_numpy: bool) -> tuple[str, dict[str, str]]:
-    """Which search for repeated ids a shuffled list gets (numpy's, from the ``many`` extra,
-    or the standard library's), and the environment to run the runner in: with numpy hidden
-    (a ``numpy`` package on the path that fails to import, as if it were not installed)."""
-    if hide_numpy:
-        shadow = bench.work / "no-numpy" / "numpy"
-        shadow.mkdir(parents=True, exist_ok=True)
-        (shadow / "__init__.py").write_text('raise ImportError("hidden by bench_cost.py")\n')
-        path = os.pathsep.join([str(shadow.parent), bench.env["PYTHONPATH"]])
-        return "standard library (numpy hidden)", {**bench.env, "PYTHONPATH": path}
-    found = subprocess.run(
-        [sys.executable, "-c", "import numpy; print(numpy.__version__)"],
-        env=bench.env,
-        capture_output=True,
-        text=True,
-    )
-    if found.returncode != 0:
-        return "standard library (numpy not installed)", bench.env
-    threshold = importlib.import_module(f"{bench.package}.unitlist").NUMPY_FROM
-    if plan < threshold:
-        return f"standard library (under {threshold:,} ids)", bench.env
-    return f"numpy {found.stdout.strip()}", bench.env
-
-
-def many_units(bench: Bench, plan: int, resume: int, hide_numpy: bool) -> dict[str, Any]:
+def many_units(bench: Bench, plan: int, resume: int) -> dict[str, Any]:
     """Planning ``plan`` ids, ascending and shuffled (time to the first START, peak RSS of the
     run), and a resume over ``resume`` done outputs (the whole run plans, finds everything
     done, and ends)."""
-    search, env = repeat_search(bench, plan, hide_numpy)
-    to_first, started = planned(bench, plan, False, env)
-    to_first_shuffled, started_shuffled = planned(bench, plan, True, env)
+    to_first, started = planned(bench, plan, False)
+    to_first_shuffled, started_shuffled = planned(bench, plan, True)
     output, state = bench.work / "many-out", bench.work / "many-state"
 
     units = bench.units_file("resume", resume)
@@ -322,13 +296,14 @@ def many_units(bench: Bench, plan: int, resume: int, hide_numpy: bool) -> dict[s
     for i in range(resume):
         with open(f"{output}/u{i:08d}.out", "wb"):
             pass
-    resumed = measure(bench.runner_command(units, output, state), env, bench.work / "resume.log")
+    resumed = measure(
+        bench.runner_command(units, output, state), bench.env, bench.work / "resume.log"
+    )
     if resumed.exit != 0:
         raise RuntimeError((bench.work / "resume.log").read_text(errors="replace")[-2000:])
     shutil.rmtree(output)
     return {
         "plan_units": plan,
-        "repeat_search": search,
         "plan_first_start_s": to_first,
         "plan_run": asdict(started),
         "plan_shuffled_first_start_s": to_first_shuffled,
@@ -357,11 +332,6 @@ def main() -> None:
         "--cases",
         default=",".join(CASES),
         help=f"comma-separated, among {', '.join(CASES)} (default: all)",
-    )
-    parser.add_argument(
-        "--without-numpy",
-        action="store_true",
-        help="many: hide numpy from the runner (the standard library's search for repeats)",
     )
     parser.add_argument(
         "--contenders",
@@ -397,7 +367,7 @@ def main() -> None:
         if "cpu_5ms" in cases:
             results["cpu_5ms"] = per_unit_case(bench, "cpu", cpu, 5, args.rounds, bare)
         if "many" in cases:
-            results["many"] = many_units(bench, plan, resume, args.without_numpy)
+            results["many"] = many_units(bench, plan, resume)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -449,7 +419,7 @@ def main() -> None:
         goals += [
             (f"3 first START of {plan_label}, ascending (s)", many["plan_first_start_s"], 10.0),
             (
-                f"3 first START of {plan_label}, shuffled, {many['repeat_search']} (s)",
+                f"3 first START of {plan_label}, shuffled (s)",
                 many["plan_shuffled_first_start_s"],
                 10.0,
             ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -122,24 +122,14 @@ def test_bad_shard_text(text: str) -> None:
         Shard.parse(text)
 
 
-@pytest.fixture(params=["numpy", "standard library"])
-def repeat_search(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each way of looking for a repeat among unordered ids, whatever the list's size: sorted
-    hashes with numpy (the ``many`` extra), or the byte map when numpy is not installed."""
-    monkeypatch.setattr(unitlist, "NUMPY_FROM", 0)
-    if request.param == "numpy":
-        pytest.importorskip("numpy")
-
-        def unused(ids: unitlist.UnitList) -> None:
-            raise AssertionError("the standard library's search ran although numpy is there")
-
-        monkeypatch.setattr(unitlist, "_marked_suspects", unused)
-    else:
-        monkeypatch.setitem(sys.modules, "numpy", None)  # `import numpy` fails, as if absent
-    return str(request.param)
+@pytest.fixture
+def small_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search for repeats deals the hashes into buckets of ~32,768 (10 million ids: 512
+    buckets); with buckets of ~16, a list of a few thousand ids gets hundreds of them too."""
+    monkeypatch.setattr(unitlist, "BUCKET", 16)
 
 
-def test_a_repeat_among_many_ids_names_both_lines(tmp_path: Path, repeat_search: str) -> None:
+def test_a_repeat_among_many_ids_names_both_lines(tmp_path: Path, small_buckets: None) -> None:
     ids = [f"tile-{(i * 7_919) % 50_000:06d}" for i in range(50_000)]  # no order, no repeat
     lines = ["# tiles of the survey", *ids[:30_000], "# second half", *ids[30_000:], ids[12_345]]
     config = write_units(tmp_path, "\n".join(lines) + "\n")
@@ -152,13 +142,22 @@ def test_a_repeat_among_many_ids_names_both_lines(tmp_path: Path, repeat_search:
     assert units.load(write_units(tmp_path, "\n".join(lines[:-1]) + "\n")) == ids
 
 
+@pytest.mark.parametrize(
+    "shared",
+    [
+        pytest.param(lambda unit_id: hash(unit_id[:-1]), id="ids but for their last character"),
+        pytest.param(len, id="ids of a length: one bucket"),
+    ],
+)
 def test_ids_sharing_a_hash_are_not_repeats(
-    monkeypatch: pytest.MonkeyPatch, repeat_search: str
+    monkeypatch: pytest.MonkeyPatch, small_buckets: None, shared: Callable[[str], int]
 ) -> None:
     ids = [f"u{i * 37 % 1_000}" for i in range(1_000)]
-    monkeypatch.setattr(unitlist, "hash", len, raising=False)  # ids of a length collide
+    monkeypatch.setattr(unitlist, "hash", shared, raising=False)
+    assert unitlist._hashes_seen_twice(unitlist.UnitList.of(ids))  # they do collide
     assert unitlist.UnitList.of(ids).first_repeat() is None
     assert unitlist.UnitList.of([*ids, ids[500]]).first_repeat() == (500, 1_000)
+    assert unitlist.UnitList.of([*ids[:700], ids[3], *ids[700:]]).first_repeat() == (3, 700)
 
 
 def test_ids_outside_the_plain_alphabet_are_checked_one_by_one(tmp_path: Path) -> None:

@@ -9,12 +9,12 @@ out in order.
 
 from __future__ import annotations
 
-import importlib
-from collections import deque
+import sys
+from array import array
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain, compress, filterfalse, islice, pairwise, starmap
-from operator import lt
-from types import ModuleType
+from itertools import chain, compress, filterfalse, islice, pairwise, repeat, starmap
+from operator import lt, rshift
 
 #: Characters of the text split at a time while iterating: ~6,500 short ids, ~0.4 MB of
 #: ``str`` objects at a time (a megabyte of text made ~7 MB: a gather's whole growth).
@@ -124,57 +124,41 @@ class UnitList:
         """
         if self.ascending():
             return None
-        numpy = _numpy() if self._count >= NUMPY_FROM else None
-        suspects = _sorted_suspects(self, numpy) if numpy else _marked_suspects(self)
-        if suspects is None:
+        twice = _hashes_seen_twice(self)
+        if not twice:
             return None
         first: dict[str, int] = {}
-        for position, unit_id in compress(enumerate(self), suspects):
+        for position, unit_id in compress(enumerate(self), map(twice.__contains__, map(hash, self))):
             if unit_id in first:
                 return first[unit_id], position
             first[unit_id] = position
         return None
 
 
-#: Unordered lists of at least this many ids look for repeats with numpy (the ``many`` extra)
-#: when it is installed: its import (~0.2 s) pays off from about here.
-NUMPY_FROM = 200_000
+#: Hashes per bucket (about) of the search for repeats: a set of 32,768 hashes is ~2.5 MB,
+#: small enough to stay in the processor's cache while it is built.
+BUCKET = 1 << 15
 
 
-def _numpy() -> ModuleType | None:
-    """numpy if it is installed, imported only when a large list needs it."""
-    try:
-        return importlib.import_module("numpy")
-    except ImportError:
-        return None
-
-
-def _sorted_suspects(ids: UnitList, numpy: ModuleType) -> Iterator[bool] | None:
-    """For each id, whether its hash occurs twice among all the ids' hashes (None if no hash
-    does), found by sorting the hashes as one array of 8 bytes per id: ~2 s for 10 million
-    ids, where ``_marked_suspects`` takes ~15 s."""
-    hashes = numpy.fromiter(map(hash, ids), dtype=numpy.int64, count=len(ids))
-    hashes.sort()
-    twice = set(hashes[1:][hashes[1:] == hashes[:-1]].tolist())
-    del hashes
-    return map(twice.__contains__, map(hash, ids)) if twice else None
-
-
-def _marked_suspects(ids: UnitList) -> Iterator[bool] | None:
-    """The same with the standard library alone, approximately: each id's hash marks one byte
-    of a map of about 8 bytes per id; a byte marked twice makes its ids suspects (a repeat, or
-    two ids sharing the byte: one id in 16 or so). Two operations per id in Python, ~0.7 µs
-    (memory-bound: C-level gathers and scatters were measured no faster)."""
-    mask = (1 << max(10, (len(ids) * 8).bit_length())) - 1
-    seen = bytearray(mask + 1)
+def _hashes_seen_twice(ids: UnitList) -> set[int]:
+    """The hashes that more than one of the ids have: 64 bits, so almost surely only those
+    of a repeated id. One set of 10 million hashes would take ~750 MB, so the hashes are
+    first dealt into buckets by their top bits, arrays of 8 bytes per id, all in C (one map
+    per step); then each bucket gets a set of its own, whose length shows whether any of its
+    hashes repeats. 10 million ids: ~3 s and 85 MB."""
+    bits = (len(ids) // BUCKET).bit_length()
+    buckets = [array("q") for _ in range(1 << bits)]
+    top = repeat(sys.hash_info.width - bits)  # a hash's top bits, as an index from either end
+    for chunk in ids._chunks():
+        hashes = map(hash, chunk)  # str caches its hash: the second map only reads it back
+        tops = map(rshift, map(hash, chunk), top)
+        deque(map(array.append, map(buckets.__getitem__, tops), hashes), maxlen=0)
     twice: set[int] = set()
-    for slot in map(mask.__and__, map(hash, ids)):
-        if seen[slot]:
-            twice.add(slot)
-        else:
-            seen[slot] = 1
-    del seen
-    return map(twice.__contains__, map(mask.__and__, map(hash, ids))) if twice else None
+    while buckets:
+        bucket = buckets.pop()
+        if len(set(bucket)) < len(bucket):
+            twice.update(value for value, seen in Counter(bucket).items() if seen > 1)
+    return twice
 
 
 def _build(ids: Iterable[str]) -> UnitList:
