@@ -135,8 +135,8 @@ class UnitList:
         return None
 
 
-#: Hashes per bucket (about) of the search for repeats: a set of 32,768 hashes is ~2.5 MB,
-#: small enough to stay in the processor's cache while it is built.
+#: At most this many hashes per bucket (on average) in the search for repeats: a set of
+#: 32,768 hashes is ~2.5 MB, small enough to stay in the processor's cache while it is built.
 BUCKET = 1 << 15
 
 
@@ -145,7 +145,7 @@ def _hashes_seen_twice(ids: UnitList) -> set[int]:
     of a repeated id. One set of 10 million hashes would take ~750 MB, so the hashes are
     first dealt into buckets by their top bits, arrays of 8 bytes per id, all in C (one map
     per step); then each bucket gets a set of its own, whose length shows whether any of its
-    hashes repeats. 10 million ids: ~3 s and 85 MB."""
+    hashes repeats. 10 million ids: ~3 s and ~100 MB (numpy's sort: ~1.6 s)."""
     bits = (len(ids) // BUCKET).bit_length()
     buckets = [array("q") for _ in range(1 << bits)]
     top = repeat(sys.hash_info.width - bits)  # a hash's top bits, as an index from either end
