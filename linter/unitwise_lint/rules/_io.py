@@ -179,6 +179,8 @@ _PATH_KEYWORDS = (
     "f",
     "output_file",
 )
+#: Functions that write every argument but the path: ``np.savez(path, a, stats=b)``.
+_WRITES_EVERY_ARGUMENT = frozenset({"numpy.savez", "numpy.savez_compressed"})
 #: Functions that write, with the position of their path argument (None: a file object).
 _WRITE_FUNCTIONS: dict[str, int | None] = {
     "numpy.save": 0,
@@ -273,6 +275,8 @@ def classify_write(call: cst.Call, imports: ImportMap) -> Write | None:
             if stream is not None and imports.resolve(stream) in {"sys.stdout", "sys.stderr"}:
                 return None  # json.dump(x, sys.stdout): output, not a file
         path = None if index is None else get_arg(call, index, *_PATH_KEYWORDS)
+        if name in _WRITES_EVERY_ARGUMENT:
+            return Write(call, path, _others(call, path), append=False)
         data = get_arg(
             call,
             0 if index != 0 else 1,

@@ -268,6 +268,10 @@ class SingleFileOutput(LoopRule):
             "import pandas as pd\n\ndef run(files):\n    rows = []\n    for f in files:\n"
             "        rows += [summarise(f)]\n    pd.DataFrame(rows).to_csv('rows.csv')\n"
         ),
+        Invalid(
+            "import numpy as np\n\nrows = []\nfor tile in tiles:\n    rows.append(stats(tile))\n"
+            "np.savez('all.npz', names=np.array(tiles), stats=np.array(rows))\n"
+        ),
     ]
 
     def __init__(self, context: RuleContext) -> None:
