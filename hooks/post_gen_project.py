@@ -144,12 +144,13 @@ def main() -> int:
         f"\nBaked {PROJECT_SLUG}. Next steps:\n"
         f"  cd {PROJECT_SLUG}\n"
         "  python -m venv .venv && . .venv/bin/activate\n"
-        "  pip install -e '.[dev]'\n"
+        "  pip install -e '.[report]'\n"
         f"  {PROJECT_SLUG} run          # the example job: one unit fails on purpose\n"
         f"  {PROJECT_SLUG} failed       # the retry list with each error\n"
         f"  {PROJECT_SLUG} status\n"
-        "  pytest\n"
-        "Then replace the example in src/{}/process.py (see README.md).\n".format(PACKAGE_NAME)
+        f"Then replace the example in src/{PACKAGE_NAME}/process.py (README.md, 'Replacing the "
+        "example with your work'); the checks' tools, unitwise-lint first: README.md, "
+        "'Development'.\n"
     )
     if unlinked:
         sys.stdout.write(f"Template updates: {unlinked}.\n")

@@ -58,6 +58,30 @@ def test_life_cycle_fail_resume_failed_retry(workdir: Path) -> None:
     assert nothing.returncode == 0 and "nothing to retry" in nothing.stdout
 
 
+def test_a_run_without_failures_names_the_earlier_ones_still_waiting(workdir: Path) -> None:
+    """The retry hint says what is true of this run's units: after a run with no failure of
+    its own, how many failed earlier; nothing about units the run is not about."""
+    assert cli("run", "--no-progress", cwd=workdir).returncode == 1  # tile_007 fails
+    trial = cli("run", "--overwrite", "--limit", "2", "--no-progress", cwd=workdir)
+    assert trial.returncode == 0, trial.stdout + trial.stderr
+    assert "2 done, 0 skipped (already done), 0 failed, 10 pending" in trial.stdout
+    assert "retry the failed units" not in trial.stdout
+    waiting = (
+        "1 unit that failed in an earlier run is still in the retry list; "
+        "retry with: {{ cookiecutter.project_slug }} retry"
+    )
+    assert waiting in trial.stdout
+    assert waiting in cli("status", cwd=workdir).stdout  # the last run's summary, again
+    others = workdir / "others.txt"
+    others.write_text("tile_000\ntile_001\n")
+    other = cli("run", "--units-file", str(others), "--no-progress", cwd=workdir)
+    assert other.returncode == 0, other.stdout + other.stderr
+    assert "0 done, 2 skipped (already done), 0 failed" in other.stdout
+    assert "retry the failed units" not in other.stdout
+    assert "retry with" not in other.stdout
+    assert (workdir / "runs" / "failed.txt").read_text() == "tile_007\n"  # still listed
+
+
 def test_limit_is_a_trial_run(workdir: Path) -> None:
     result = cli("run", "--limit", "3", "--no-progress", cwd=workdir)
     assert result.returncode == 0

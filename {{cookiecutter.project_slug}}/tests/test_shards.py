@@ -98,6 +98,45 @@ def test_shards_cover_every_unit_once_and_equal_one_unsharded_run(workdir: Path)
     assert again.returncode == 0 and "nothing to retry" in again.stdout
 
 
+def test_shards_with_state_folders_of_their_own_are_retried_together(workdir: Path) -> None:
+    """Shards whose servers each keep their own state folder: ``failed``, ``status`` and
+    ``retry`` take ``--state`` once per folder, and every hint they print names the folders,
+    so that it works as printed."""
+    every = [u for u in (DATA / "units.txt").read_text().splitlines() if u[:1] != "#"]
+    bad_shard = units.shard_index("tile_007", 2)  # tile_007 is malformed
+    other = next(u for u in every if units.shard_index(u, 2) != bad_shard)
+    inputs = workdir / "example" / "inputs"
+    (inputs / f"{other}.csv").write_text((inputs / "tile_007.csv").read_text())
+    for index in range(2):
+        result = cli("run", "--shard", f"{index}/2", "--state", f"runs-{index}", cwd=workdir)
+        assert result.returncode == 1, result.stdout + result.stderr
+        retry = f"{{ cookiecutter.project_slug }} retry --state runs-{index} --shard {index}/2"
+        assert f"retry the failed units with: {retry}\n" in result.stdout
+    states = ["--state", "runs-0", "--state", "runs-1"]
+    failed = cli("failed", *states, cwd=workdir)
+    listed = [line.split("\t")[0] for line in failed.stdout.splitlines() if "\t" in line]
+    assert sorted(listed) == sorted(["tile_007", other])
+    retry = "{{ cookiecutter.project_slug }} retry --state runs-0 --state runs-1"
+    assert f"retry with: {retry}\n" in failed.stdout
+    status = cli("status", *states, cwd=workdir)
+    assert "failed:  2" in status.stdout
+    listing = "{{ cookiecutter.project_slug }} failed --state runs-0 --state runs-1"
+    assert f"list them: {listing})" in status.stdout
+
+    for name in ("tile_007", other):  # fixed
+        csv = inputs / f"{name}.csv"
+        csv.write_text(csv.read_text().replace("n/a", "99.5"))
+    retried = cli("retry", *states, "--no-progress", cwd=workdir)
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    said = [line for line in retried.stdout.splitlines() if line.startswith("retrying")]
+    assert said == [f"retrying 1 failed units of shard {i}/2 in runs-{i}" for i in range(2)]
+    for index in range(2):  # each shard's retry is a run of that shard, in its own folder
+        assert len(list((workdir / f"runs-{index}").glob(f"*-shard{index}of2"))) == 2
+    assert (workdir / "output" / "tile_007.json").is_file()
+    assert (workdir / "output" / f"{other}.json").is_file()
+    assert cli("failed", "--ids", *states, cwd=workdir).stdout == ""
+
+
 def first_id(prefix: str, shard: Shard) -> str:
     """The first id ``<prefix>-<n>`` that falls in ``shard``."""
     return next(f"{prefix}-{n}" for n in count() if in_shard(f"{prefix}-{n}", shard))

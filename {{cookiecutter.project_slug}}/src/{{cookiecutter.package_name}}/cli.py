@@ -20,7 +20,7 @@ from . import gather as harvest
 from . import status as status_view
 from .errors import UserError
 from .failures import RETRY_LIST, retry_list, write_ids
-from .runner import COMMAND, Interrupted, run
+from .runner import COMMAND, Interrupted, retry_command, run, state_options
 from .settings import Settings, Shard
 from .storage import open_store
 from .worker import load_job
@@ -153,7 +153,7 @@ def parser() -> argparse.ArgumentParser:
         ("retry", "process only the units that failed and have no output"),
     ]:
         command = commands.add_parser(name, help=summary, description=summary)
-        _common(command)
+        _common(command, several_states=name == "retry")
         _execution(command)
     status = commands.add_parser("status", help="done, failed and pending counts, ETA, steps")
     _common(status, several_states=True)
@@ -236,17 +236,25 @@ def _run(config: Settings, unit_ids: list[str] | None) -> int:
 
 
 def _retry(config: Settings, states: list[Path], shard_given: bool) -> int:
-    """Retry the failed units; without ``--shard`` after a sharded job, every shard's."""
-    count = None if shard_given else retrying.shard_count(states)
-    planned = retrying.plan(config, count)
+    """Retry the failed units; without ``--shard`` after a sharded job, every shard's. Shards
+    with state folders of their own (``--state`` repeated): each folder's, in that folder."""
+    several = len(states) > 1
+    planned: list[tuple[Settings, bool, list[tuple[Shard | None, list[str]]]]] = []
+    for folder in states:
+        here = config.replace(state=str(folder)) if several else config
+        count = None if shard_given else retrying.shard_count([folder])
+        if shards := retrying.plan(here, count):
+            retrying.check_not_running(here, shards)
+            planned.append((here, count is not None, shards))
     if not planned:
         echo("nothing to retry: no unit failed without having an output since")
         return 0
-    retrying.check_not_running(config, planned)
     code = 0
-    for shard, todo in planned:
-        echo(f"retrying {len(todo)} failed units" + (f" of shard {shard}" if count else ""))
-        code = max(code, _run(config.replace(shard=shard), todo))
+    for here, sharded, shards in planned:
+        for shard, todo in shards:
+            where = (f" of shard {shard}" if sharded else "") + (f" in {here.state}" if several else "")
+            echo(f"retrying {len(todo)} failed units{where}")
+            code = max(code, _run(here.replace(shard=shard), todo))
     return code
 
 
@@ -273,7 +281,8 @@ def _failed(config: Settings, states: list[Path], ids_only: bool) -> int:
         if len(causes) > 1:
             echo("by cause: " + ", ".join(f"{n} {cause}" for cause, n in causes.most_common()))
         if failed:
-            echo(f"details: {state}/<run>/failures.jsonl; retry with: {COMMAND} retry")
+            again = retry_command(config.replace(shard=None), [str(folder) for folder in states])
+            echo(f"details: {state}/<run>/failures.jsonl; retry with: {again}")
     return 0
 
 
@@ -302,18 +311,18 @@ def _echo_stderr(line: str) -> None:
 
 
 def _status(config: Settings, arguments: argparse.Namespace) -> int:
-    survey = status_view.Survey(
-        config, _states(arguments, config), shard=config.shard, silent_after=arguments.silent_after
-    )
+    states = _states(arguments, config)
+    survey = status_view.Survey(config, states, shard=config.shard, silent_after=arguments.silent_after)
+    where = state_options(str(folder) for folder in states)
     if arguments.watch is None:
         view = survey.look()
-        echo(view.as_json() if arguments.json else "\n".join(status_view.render(view, COMMAND)))
+        echo(view.as_json() if arguments.json else "\n".join(status_view.render(view, COMMAND, where)))
         return 0
     in_place = sys.stdout.isatty() and not arguments.json
     try:
         while True:
             view = survey.look()
-            text = view.as_json() if arguments.json else "\n".join(status_view.render(view, COMMAND))
+            text = view.as_json() if arguments.json else "\n".join(status_view.render(view, COMMAND, where))
             sys.stdout.write(("\x1b[H\x1b[J" if in_place else "") + text + "\n")
             sys.stdout.flush()
             if not view.running and not view.pending:

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from shlex import quote
 from types import FrameType
 from typing import Any
 
@@ -67,6 +68,8 @@ class Summary:
     params: dict[str, object] = field(default_factory=dict)
     #: Of ``done``, the units that chose to write no output (``unit.skip``).
     skipped_by_choice: int = 0
+    #: Units of this run that failed in an earlier run and are still in the retry list.
+    waiting: int = 0
 
     @property
     def throughput(self) -> float:
@@ -93,8 +96,14 @@ class Summary:
             lines.append(f"  {count} failed with {cause}")
         if self.params:
             lines.append(f"params: {params.describe_values(self.params)}")
-        if self.retry:
+        if self.retry and self.failed:
             lines.append(f"retry the failed units with: {self.retry}")
+        elif self.retry and self.waiting:
+            units, are = ("unit", "is") if self.waiting == 1 else ("units", "are")
+            lines.append(
+                f"{self.waiting} {units} that failed in an earlier run {are} still in the "
+                f"retry list; retry with: {self.retry}"
+            )
         lines.append(f"log: {self.log}")
         return lines
 
@@ -113,8 +122,18 @@ def lock_path(settings: Settings) -> Path:
     return Path(settings.state) / f"run{shard}.lock"
 
 
-def retry_command(settings: Settings) -> str:
-    return COMMAND + " retry" + (f" --shard {settings.shard}" if settings.shard else "")
+def state_options(states: Iterable[str]) -> str:
+    """`` --state X`` for each state folder, or nothing for the default one alone: what a
+    command printed as a hint needs to answer for the same folders."""
+    folders = list(states)
+    return "" if folders == [Settings.state] else "".join(f" --state {quote(f)}" for f in folders)
+
+
+def retry_command(settings: Settings, states: Iterable[str] = ()) -> str:
+    """The command that retries the failed units of ``settings``' shard, as it must be typed
+    (``states``: the state folders, by default the setting's)."""
+    where = state_options(list(states) or [settings.state])
+    return f"{COMMAND} retry{where}" + (f" --shard {settings.shard}" if settings.shard else "")
 
 
 class _Recorder:
@@ -447,7 +466,9 @@ def run(
             in_run = {u for u in ids if u in wanted} if wanted else wanted
             write_ids(state / run_id / RETRY_LIST, [u for u in failed_now if u in in_run])
             write_ids(state / RETRY_LIST, list(failed_now))
-            summary.retry = retry_command(settings) if failed_now else None
+            # The hint is about this run's units: not other shards', nor units left the job.
+            summary.retry = retry_command(settings) if in_run else None
+            summary.waiting = sum(failed_now[u].get("run") != run_id for u in in_run)
             log.write(
                 "SUMMARY",
                 level="WARN" if summary.failed or summary.stopped else "INFO",

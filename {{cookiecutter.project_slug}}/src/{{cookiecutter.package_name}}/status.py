@@ -361,15 +361,16 @@ class Survey:
                 yield f"{name} has not started: {row.pending} units pending"
 
 
-def render(view: JobView, command: str) -> list[str]:
-    """The human view: totals, one row per shard, problems, the last run's slowest steps."""
+def render(view: JobView, command: str, where: str = "") -> list[str]:
+    """The human view: totals, one row per shard, problems, the last run's slowest steps
+    (``where``: the ``--state`` options the hints must repeat)."""
     lines = [
         f"units:   {view.units}",
         f"done:    {view.done - view.skipped}",
         f"failed:  {view.failed}"
         + (
             f"  ({', '.join(f'{n} {cause}' for cause, n in view.causes.items())}; "
-            f"list them: {command} failed)"
+            f"list them: {command} failed{where})"
             if view.failed
             else ""
         ),
