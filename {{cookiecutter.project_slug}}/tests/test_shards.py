@@ -116,6 +116,8 @@ def test_shards_with_state_folders_of_their_own_are_retried_together(workdir: Pa
     failed = cli("failed", *states, cwd=workdir)
     listed = [line.split("\t")[0] for line in failed.stdout.splitlines() if "\t" in line]
     assert sorted(listed) == sorted(["tile_007", other])
+    for index, name in ((bad_shard, "tile_007"), (1 - bad_shard, other)):  # each its own list
+        assert (workdir / f"runs-{index}" / "failed.txt").read_text() == f"{name}\n"
     retry = "{{ cookiecutter.project_slug }} retry --state runs-0 --state runs-1"
     assert f"retry with: {retry}\n" in failed.stdout
     status = cli("status", *states, cwd=workdir)

@@ -263,12 +263,14 @@ def _failed(config: Settings, states: list[Path], ids_only: bool) -> int:
     job = load_job(config.job)
     done = checkpoint.done_ids(open_store(config.output), job.suffix, job.shape)
     failed: dict[str, dict[str, object]] = {}
+    owner: dict[str, Path] = {}
     for folder in states:  # the latest record of a unit wins, whichever shard's folder
         for unit_id, record in retry_list(folder, done).items():
             if str(record.get("ts")) >= str(failed.get(unit_id, {}).get("ts", "")):
-                failed[unit_id] = record
-    if state.is_dir():  # a read-only look where nothing ran creates nothing
-        write_ids(state / RETRY_LIST, list(failed))
+                failed[unit_id], owner[unit_id] = record, folder
+    for folder in states:  # each folder's own list; a look where nothing ran creates nothing
+        if folder.is_dir():
+            write_ids(folder / RETRY_LIST, [u for u in failed if owner[u] == folder])
     for unit_id, record in failed.items():
         if ids_only:
             echo(unit_id)
@@ -276,13 +278,15 @@ def _failed(config: Settings, states: list[Path], ids_only: bool) -> int:
             message = str(record.get("message", "")).splitlines()[0:1] or [""]
             echo(f"{unit_id}\t{record.get('error')}: {message[0]}\t(run {record.get('run')})")
     if not ids_only:
-        echo(f"{len(failed)} failed units; retry list: {state / RETRY_LIST}")
+        lists = ", ".join(str(folder / RETRY_LIST) for folder in states)
+        echo(f"{len(failed)} failed units; retry list{'s' if len(states) > 1 else ''}: {lists}")
         causes = Counter(str(record.get("error")) for record in failed.values())
         if len(causes) > 1:
             echo("by cause: " + ", ".join(f"{n} {cause}" for cause, n in causes.most_common()))
         if failed:
             again = retry_command(config.replace(shard=None), [str(folder) for folder in states])
-            echo(f"details: {state}/<run>/failures.jsonl; retry with: {again}")
+            where = state if len(states) == 1 else "<state>"
+            echo(f"details: {where}/<run>/failures.jsonl; retry with: {again}")
     return 0
 
 
