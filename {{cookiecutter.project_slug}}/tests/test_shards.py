@@ -122,6 +122,9 @@ def test_shards_with_state_folders_of_their_own_are_retried_together(workdir: Pa
     assert f"retry with: {retry}\n" in failed.stdout
     status = cli("status", *states, cwd=workdir)
     assert "failed:  2" in status.stdout
+    typo = cli("retry", *states, "--state", "runs-9", cwd=workdir)
+    assert typo.returncode == 2 and typo.stdout == ""
+    assert "error: --state runs-9: no such state folder" in typo.stderr
     listing = "{{ cookiecutter.project_slug }} failed --state runs-0 --state runs-1"
     assert f"list them: {listing})" in status.stdout
 

@@ -228,6 +228,16 @@ def _states(arguments: argparse.Namespace, config: Settings) -> list[Path]:
     return [Path(state) for state in given or [config.state]]
 
 
+def _ran(states: list[Path]) -> list[Path]:
+    """``states``, each the folder of a shard that ran: a typo among several would silently
+    leave its shard's failures out of ``failed`` and ``retry``. (``status`` shows such a shard
+    as not started.)"""
+    missing = [folder for folder in states if len(states) > 1 and not folder.is_dir()]
+    if missing:
+        raise UserError(f"--state {missing[0]}: no such state folder (give each shard's once)")
+    return states
+
+
 def _run(config: Settings, unit_ids: list[str] | None) -> int:
     summary = run(config, unit_ids=unit_ids)
     for line in summary.lines():
@@ -358,9 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.command == "run":
             return _run(config, None)
         if arguments.command == "retry":
-            return _retry(config, _states(arguments, config), arguments.shard is not None)
+            return _retry(config, _ran(_states(arguments, config)), arguments.shard is not None)
         if arguments.command == "failed":
-            return _failed(config, _states(arguments, config), arguments.ids)
+            return _failed(config, _ran(_states(arguments, config)), arguments.ids)
         if arguments.command == "report":
             return _report(config, arguments.out)
         if arguments.command == "gather":
