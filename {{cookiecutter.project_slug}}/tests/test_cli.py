@@ -82,6 +82,29 @@ def test_a_run_without_failures_names_the_earlier_ones_still_waiting(workdir: Pa
     assert (workdir / "runs" / "failed.txt").read_text() == "tile_007\n"  # still listed
 
 
+def test_the_retry_hint_of_a_second_stage_works_as_printed(workdir: Path) -> None:
+    """A stage run with ``--config`` (its own job, parameters, output and state): the retry
+    command it prints repeats ``--config``, so it retries that stage with its parameters."""
+    (workdir / "stage2.toml").write_text(
+        (workdir / "pyproject.toml").read_text().replace('"output"', '"output-2"')
+        .replace('"runs"', '"runs-2"')
+        + "\n[tool.{{ cookiecutter.package_name }}.params]\ndecimals = 2\n"
+    )
+    first = cli("run", "--config", "stage2.toml", "--no-progress", cwd=workdir)
+    assert first.returncode == 1, first.stdout + first.stderr
+    hint = re.search(r"^retry the failed units with: (.+)$", first.stdout, re.MULTILINE)
+    assert hint is not None, first.stdout
+    command = hint[1].split()
+    assert command[:4] == ["{{ cookiecutter.project_slug }}", "retry", "--config", "stage2.toml"]
+    csv = workdir / "example" / "inputs" / "tile_007.csv"
+    csv.write_text(csv.read_text().replace("n/a", "99.5"))
+    retried = cli(*command[1:], "--no-progress", cwd=workdir)
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert "1 done, 0 skipped (already done), 0 failed" in retried.stdout
+    assert "params: decimals=2" in retried.stdout  # the stage's, not pyproject.toml's
+    assert (workdir / "output-2" / "tile_007.json").is_file()
+
+
 def test_limit_is_a_trial_run(workdir: Path) -> None:
     result = cli("run", "--limit", "3", "--no-progress", cwd=workdir)
     assert result.returncode == 0

@@ -20,7 +20,7 @@ from . import gather as harvest
 from . import status as status_view
 from .errors import UserError
 from .failures import RETRY_LIST, retry_list, write_ids
-from .runner import COMMAND, Interrupted, retry_command, run, state_options
+from .runner import COMMAND, Interrupted, retry_command, run, where_options
 from .settings import Settings, Shard
 from .storage import open_store
 from .worker import load_job
@@ -238,14 +238,16 @@ def _ran(states: list[Path]) -> list[Path]:
     return states
 
 
-def _run(config: Settings, unit_ids: list[str] | None) -> int:
-    summary = run(config, unit_ids=unit_ids)
+def _run(config: Settings, unit_ids: list[str] | None, config_file: Path | None) -> int:
+    summary = run(config, unit_ids=unit_ids, config_file=config_file)
     for line in summary.lines():
         echo(line)
     return 1 if summary.failed or summary.stopped else 0
 
 
-def _retry(config: Settings, states: list[Path], shard_given: bool) -> int:
+def _retry(
+    config: Settings, states: list[Path], shard_given: bool, config_file: Path | None
+) -> int:
     """Retry the failed units; without ``--shard`` after a sharded job, every shard's. Shards
     with state folders of their own (``--state`` repeated): each folder's, in that folder."""
     several = len(states) > 1
@@ -264,11 +266,13 @@ def _retry(config: Settings, states: list[Path], shard_given: bool) -> int:
         for shard, todo in shards:
             where = (f" of shard {shard}" if sharded else "") + (f" in {here.state}" if several else "")
             echo(f"retrying {len(todo)} failed units{where}")
-            code = max(code, _run(here.replace(shard=shard), todo))
+            code = max(code, _run(here.replace(shard=shard), todo, config_file))
     return code
 
 
-def _failed(config: Settings, states: list[Path], ids_only: bool) -> int:
+def _failed(
+    config: Settings, states: list[Path], ids_only: bool, config_file: Path | None
+) -> int:
     state = Path(config.state)
     job = load_job(config.job)
     done = checkpoint.done_ids(open_store(config.output), job.suffix, job.shape)
@@ -294,7 +298,8 @@ def _failed(config: Settings, states: list[Path], ids_only: bool) -> int:
         if len(causes) > 1:
             echo("by cause: " + ", ".join(f"{n} {cause}" for cause, n in causes.most_common()))
         if failed:
-            again = retry_command(config.replace(shard=None), [str(folder) for folder in states])
+            folders = [str(folder) for folder in states]
+            again = retry_command(config.replace(shard=None), folders, config_file)
             where = state if len(states) == 1 else "<state>"
             echo(f"details: {where}/<run>/failures.jsonl; retry with: {again}")
     return 0
@@ -327,7 +332,7 @@ def _echo_stderr(line: str) -> None:
 def _status(config: Settings, arguments: argparse.Namespace) -> int:
     states = _states(arguments, config)
     survey = status_view.Survey(config, states, shard=config.shard, silent_after=arguments.silent_after)
-    where = state_options(str(folder) for folder in states)
+    where = where_options((str(folder) for folder in states), arguments.config)
     if arguments.watch is None:
         view = survey.look()
         echo(view.as_json() if arguments.json else "\n".join(status_view.render(view, COMMAND, where)))
@@ -366,11 +371,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = _settings(arguments)
         if arguments.command == "run":
-            return _run(config, None)
+            return _run(config, None, arguments.config)
         if arguments.command == "retry":
-            return _retry(config, _ran(_states(arguments, config)), arguments.shard is not None)
+            states = _ran(_states(arguments, config))
+            return _retry(config, states, arguments.shard is not None, arguments.config)
         if arguments.command == "failed":
-            return _failed(config, _ran(_states(arguments, config)), arguments.ids)
+            return _failed(config, _ran(_states(arguments, config)), arguments.ids, arguments.config)
         if arguments.command == "report":
             return _report(config, arguments.out)
         if arguments.command == "gather":

@@ -122,17 +122,23 @@ def lock_path(settings: Settings) -> Path:
     return Path(settings.state) / f"run{shard}.lock"
 
 
-def state_options(states: Iterable[str]) -> str:
-    """`` --state X`` for each state folder, or nothing for the default one alone: what a
-    command printed as a hint needs to answer for the same folders."""
+def where_options(states: Iterable[str], config_file: Path | None = None) -> str:
+    """What a command printed as a hint must repeat to answer for the same job: ``--config``
+    (a second stage's file: its job and parameters) and `` --state X`` for each state folder,
+    unless that is the default one alone."""
     folders = list(states)
-    return "" if folders == [Settings.state] else "".join(f" --state {quote(f)}" for f in folders)
+    where = f" --config {quote(str(config_file))}" if config_file else ""
+    if folders != [Settings.state]:
+        where += "".join(f" --state {quote(folder)}" for folder in folders)
+    return where
 
 
-def retry_command(settings: Settings, states: Iterable[str] = ()) -> str:
+def retry_command(
+    settings: Settings, states: Iterable[str] = (), config_file: Path | None = None
+) -> str:
     """The command that retries the failed units of ``settings``' shard, as it must be typed
     (``states``: the state folders, by default the setting's)."""
-    where = state_options(list(states) or [settings.state])
+    where = where_options(list(states) or [settings.state], config_file)
     return f"{COMMAND} retry{where}" + (f" --shard {settings.shard}" if settings.shard else "")
 
 
@@ -339,8 +345,10 @@ def run(
     job: Job[Any] | None = None,
     unit_ids: list[str] | None = None,
     echo: Callable[[str], None] | None = None,
+    config_file: Path | None = None,
 ) -> Summary:
-    """Run every pending unit (or only ``unit_ids``); returns the summary.
+    """Run every pending unit (or only ``unit_ids``); returns the summary (``config_file``:
+    the ``--config`` its retry command must repeat).
 
     Raises UserError for bad input before any work starts, and Interrupted (after recording
     everything) when a signal stops the run.
@@ -467,7 +475,7 @@ def run(
             write_ids(state / run_id / RETRY_LIST, [u for u in failed_now if u in in_run])
             write_ids(state / RETRY_LIST, list(failed_now))
             # The hint is about this run's units: not other shards', nor units left the job.
-            summary.retry = retry_command(settings) if in_run else None
+            summary.retry = retry_command(settings, config_file=config_file) if in_run else None
             summary.waiting = sum(failed_now[u].get("run") != run_id for u in in_run)
             log.write(
                 "SUMMARY",
