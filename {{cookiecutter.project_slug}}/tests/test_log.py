@@ -141,3 +141,31 @@ def test_lines_written_in_batches_are_the_lines_write_makes(
     assert taken == (
         unit.isascii() and output.isascii() and " " not in output and '"' not in output
     )
+
+
+def test_a_batch_of_units_gets_each_its_own_timestamps(tmp_path: Path) -> None:
+    """``committed`` remembers the last millisecond's text: units ending in the same
+    millisecond, the next one, and the next second must each get their own, as ``write``
+    gives them."""
+    fast, generic = RunLog(tmp_path / "fast", "run-1"), RunLog(tmp_path / "generic", "run-1")
+    lines: Lines = ([], [])
+    base = 1_764_000_000.0
+    ends = [base + 0.9991, base + 0.9993, base + 0.9999, base + 1.0, base + 1.0004, base + 61.5]
+    for number, ended in enumerate(ends, 1):
+        unit, output, started = f"u{number}", f"/out/u{number}.out", ended - 0.0002
+        assert fast.committed(
+            lines, unit, 77, started, ended, 0.0002, output, f"{number}/6", "0:00:01"
+        )
+        generic.write("START", unit, at=started, worker=77)
+        generic.write(
+            "END", unit, at=ended, seconds=0.0002, output=output, progress=f"{number}/6",
+            eta="0:00:01",
+        )
+    fast.write_lines(lines)
+    fast.close()
+    generic.close()
+    for name in ("run.log", "events.jsonl"):
+        assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "generic" / name).read_bytes()
+    stamps = (tmp_path / "fast" / "run.log").read_text(encoding="utf-8").split("\n")
+    millis = {int(at * 1000) for ended in ends for at in (ended - 0.0002, ended)}
+    assert len({line.split()[0] for line in stamps if line}) == len(millis) > 4

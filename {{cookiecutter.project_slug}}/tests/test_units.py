@@ -201,3 +201,24 @@ def test_unit_queue_hands_out_returned_units_first_and_reads_the_list_lazily() -
     queue.extend(["y"])  # what a busy worker had not started goes to the end
     taken = [queue.popleft() for _ in range(len(queue))]
     assert taken == ["a", "x", "b", "c", "d", "y"] and not queue
+
+
+def test_unit_queue_takes_a_chunk_as_popleft_gives_it() -> None:
+    ids = [f"u{i}" for i in range(10)]
+
+    def queue() -> unitlist.UnitQueue:
+        made = unitlist.UnitQueue(unitlist.UnitList.of(ids))
+        made.popleft()
+        made.extendleft(["x", "w"])
+        made.extend(["y", "z"])
+        return made
+
+    for size in (1, 2, 3, 5, 11, 13, 20):
+        taking, popping = queue(), queue()
+        chunks = []
+        while taking:
+            chunks.append(taking.take(size))
+            assert len(taking) == len(popping) - len(chunks[-1])
+            assert chunks[-1] == [popping.popleft() for _ in chunks[-1]]
+        assert all(len(chunk) == size for chunk in chunks[:-1]) and not popping
+        assert [unit for chunk in chunks for unit in chunk] == ["w", "x", *ids[1:], "y", "z"]

@@ -40,12 +40,16 @@ class Board:
     def begin(self, position: int, now: float) -> bool:
         """Mark ``position`` as running, unless it was taken back (then False: skip it)."""
         values = self.values
-        with self.lock:
+        lock = self.lock
+        lock.acquire()  # not ``with``: its __enter__ is Python code, 3x the cost, once per unit
+        try:
             if values[_SKIP_FROM] <= position < values[_SKIP_TO]:
                 return False
             values[_SINCE] = now
             values[_POSITION] = position
             return True
+        finally:
+            lock.release()
 
     def end(self, position: int) -> None:
         self.values[_POSITION] = position + 0.5

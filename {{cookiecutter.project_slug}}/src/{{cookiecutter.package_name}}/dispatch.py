@@ -44,6 +44,15 @@ class Dispatcher:
         mean = self.mean_seconds
         self.mean_seconds = seconds if mean is None else 0.9 * mean + 0.1 * seconds
 
+    def timed_run(self, seconds: float, count: int) -> None:
+        """Account for ``count`` units that took ``seconds`` in all (as ``timed`` for each,
+        each at their mean)."""
+        mean = seconds / count
+        weight = 0.9**count
+        self.mean_seconds = (
+            mean if self.mean_seconds is None else weight * self.mean_seconds + (1 - weight) * mean
+        )
+
     def chunksize(self) -> int:
         """``settings.chunksize``, or adaptive (0): one unit at a time until units have been
         timed, then about CHUNK_SECONDS of work per chunk, and never so many that a worker
@@ -62,7 +71,7 @@ class Dispatcher:
         size = self.chunksize()
         queue = self.queue
         while queue and slot.holding <= size:
-            chunk = [queue.popleft() for _ in range(min(size, len(queue)))]
+            chunk = queue.take(size)
             try:
                 slot.conn.send_bytes(pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
             except OSError:

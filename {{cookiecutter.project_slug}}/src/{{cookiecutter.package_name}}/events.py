@@ -43,16 +43,22 @@ class Outcome(NamedTuple):
         return self.error or "unknown"
 
 
-class Committed(NamedTuple):
-    """Units of one worker that committed an output and have nothing else to report (no step
-    timings, no skip, no failure): the local pool's fast path, one event for a batch, so the
-    runner's cost per unit stays a fraction of a trivial unit's.
+#: A unit that committed an output and has nothing else to report (no step timings, no skip,
+#: no failure), as a worker records it: ``(unit, started, seconds, ended, output)``. Most units
+#: end so; a plain tuple costs a worker and the main process a fraction of an ``Outcome``.
+Done = tuple[str, float, float, float, str]
 
-    Each unit is ``(unit, started, seconds, ended, output, announced)``, as in ``Outcome``;
-    ``announced``: its START was reported already (a long unit's, from the board)."""
+
+class Committed(NamedTuple):
+    """A run of units of one worker, in order, that committed an output and have nothing else
+    to report: the local pool's fast path, one event for a batch, so the runner's cost per unit
+    stays a fraction of a trivial unit's."""
 
     worker: int
-    units: list[tuple[str, float, float, float, str, bool]]
+    units: list[Done]
+    #: For each unit, whether its START was reported already (a long unit's, from the board);
+    #: None: none was (nearly always).
+    announced: list[bool] | None = None
 
 
 class Started(NamedTuple):

@@ -145,6 +145,7 @@ class RunLog:
         self.echo = echo
         self._flushed = time.monotonic()
         self._followers: list[IO[str]] = []
+        self._stamped = (-1, "")
 
     def write(
         self,
@@ -210,12 +211,12 @@ class RunLog:
         does that."""
         if not (unit.isascii() and output.isascii()) or not output or _needs_quotes(output):
             return False
-        ts = timestamp(ended)
+        ts = self._stamp(ended)
         # JSON lines by concatenation: an f-string would need doubled braces.
         fields = f', "unit": {_quoted(unit)}, "run": {self._run_json}, '
         human, machine = lines
         if worker:
-            start = timestamp(started)
+            start = self._stamp(started)
             human.append(f"{start} INFO  START {unit} worker={worker}\n")
             machine.append(
                 _OPEN + start + _INFO_EVENT + '"START"' + fields + f'"worker": {worker}' + "}\n"
@@ -230,6 +231,14 @@ class RunLog:
             + f'"progress": "{progress}", "eta": "{eta}"' + "}\n"
         )
         return True
+
+    def _stamp(self, seconds: float) -> str:
+        """``timestamp(seconds)``, remembering the last: a trivial unit's START and END, and
+        the next units', share their millisecond."""
+        millis = int(seconds * 1000)
+        if millis != self._stamped[0]:
+            self._stamped = (millis, _utc_second(millis // 1000) + _MILLIS[millis % 1000])
+        return self._stamped[1]
 
     def write_lines(self, lines: Lines) -> None:
         """Write (and empty) what ``committed`` added to ``lines``."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pickle
 import time
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from typing import Any
 
 from .dispatch import Dispatcher
@@ -44,22 +45,16 @@ class LocalPool:
                 messages = pickle.loads(slot.conn.recv_bytes())
             except (EOFError, OSError):
                 return events
-            # Consecutive DONE records become one Committed event (in their order among the
-            # others): the runner handles a batch of plain units in one go.
-            committed: list[tuple[str, float, float, float, str, bool]] = []
-            timed = self.dispatch.timed
+            timed_run = self.dispatch.timed_run
             finished = False
             for message in messages:
                 kind = message[0]
-                if kind == DONE:
-                    _, unit, started, seconds, ended, output = message
-                    committed.append((unit, started, seconds, ended, output, slot.finish_first()))
-                    timed(seconds)
+                if kind == DONE:  # a run of plain units: one Committed event
+                    units = message[1]
+                    events.append(Committed(slot.pid, units, slot.finish(len(units))))
+                    timed_run(sum(map(itemgetter(2), units)), len(units))
                     finished = True
                     continue
-                if committed:
-                    events.append(Committed(slot.pid, committed))
-                    committed = []
                 if kind == START:
                     if slot.base not in slot.announced:  # not yet reported from the board
                         slot.announced.add(slot.base)
@@ -68,7 +63,7 @@ class LocalPool:
                     outcome = message[1]
                     if not slot.finish_first():
                         events.append(Started(outcome.unit, slot.pid, outcome.started))
-                    timed(outcome.seconds)
+                    self.dispatch.timed(outcome.seconds)
                     finished = True
                     events.append(outcome)
                 elif kind == LOG:
@@ -77,8 +72,6 @@ class LocalPool:
                     slot.retiring = True
                 elif kind == SETUP_FAILED:
                     raise PoolError(f"setup() failed in a worker: {message[1]}: {message[2]}")
-            if committed:
-                events.append(Committed(slot.pid, committed))
             if finished:
                 self.workers.barren_deaths = 0
 

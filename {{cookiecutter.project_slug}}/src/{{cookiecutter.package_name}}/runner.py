@@ -189,31 +189,31 @@ class _Recorder:
         """Units that committed an output: the same lines and records as ``finished`` gives
         them, written a batch at a time (a trivial unit costs the main process microseconds)."""
         progress = self.progress
-        total = progress.total
         log = self.log
         fast = self.attempt == 1  # later attempts' lines say which attempt: ``write`` does it
         lines: Lines = ([], [])
         ids: list[str] = []
+        # Each unit's START is logged here (worker), unless it was from the board (0).
         worker = event.worker
+        workers = (
+            [worker] * len(event.units)
+            if event.announced is None
+            else [0 if announced else worker for announced in event.announced]
+        )
+        of_total = f"/{progress.total}"
+        eta = progress.eta()  # one reading for the batch: its lines take microseconds
         try:
-            for unit, started, seconds, ended, output, announced in event.units:
+            for (unit, started, seconds, ended, output), logged_by in zip(event.units, workers, strict=True):
+                number = progress.done + progress.failed + 1
                 if fast and log.committed(
-                    lines,
-                    unit,
-                    0 if announced else worker,
-                    started,
-                    ended,
-                    seconds,
-                    output,
-                    f"{progress.done + progress.failed + 1}/{total}",
-                    progress.eta(),
+                    lines, unit, logged_by, started, ended, seconds, output, f"{number}{of_total}", eta
                 ):
                     progress.done += 1
                     ids.append(unit)
                     continue
                 log.write_lines(lines)  # the lines of the units before it go first
                 self._write_ids(ids)
-                if not announced:
+                if logged_by:
                     self.handle(Started(unit, worker, started))
                 self.finished(Outcome(unit, True, started, seconds, output, ended=ended))
         finally:  # also when a signal interrupts the batch: what is counted is written

@@ -34,6 +34,7 @@ from fsspec.registry import registry
 {%- endif %}
 
 from .errors import UserError
+from .normal_path import normal_path
 
 #: Staged outputs are hidden files with this marker; they never count as done.
 PART_MARKER = ".part-"
@@ -56,6 +57,17 @@ def process_space() -> str:
     except OSError:  # not Linux: the host name alone
         pass
     return hashlib.blake2b("/".join(parts).encode(), digest_size=4).hexdigest()
+
+
+@functools.cache
+def _staging_prefix() -> str:
+    """``<process space>-<pid>-``: what the staged names of this process share (cleared in a
+    forked child, whose pid differs)."""
+    return f"{process_space()}-{os.getpid()}-"
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere no process forks
+    os.register_at_fork(after_in_child=_staging_prefix.cache_clear)
 
 
 def _alive(pid: int) -> bool:
@@ -255,9 +267,9 @@ class LocalStore:
         folder, slash, base = name.rpartition("/")
         if slash:
             os.makedirs(self._folder + folder, exist_ok=True)
-        return Path(
-            f"{self._folder}{folder}{slash}.{base}{PART_MARKER}{process_space()}-"
-            f"{os.getpid()}-{next(_staged_numbers)}"
+        return normal_path(
+            f"{self._folder}{folder}{slash}.{base}{PART_MARKER}{_staging_prefix()}"
+            f"{next(_staged_numbers)}"
         )
 
     def stage_folder(self, name: str) -> Path:

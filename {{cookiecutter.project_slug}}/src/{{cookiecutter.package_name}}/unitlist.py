@@ -213,6 +213,21 @@ class UnitQueue:
             return next(self._rest)
         return self._tail.popleft()
 
+    def take(self, count: int) -> list[str]:
+        """The next ``count`` units (fewer if fewer are left), as ``popleft`` gives them."""
+        taken: list[str] = []
+        front = self._front
+        while front and len(taken) < count:
+            taken.append(front.popleft())
+        if len(taken) < count and self._left:
+            more = min(count - len(taken), self._left)
+            taken.extend(islice(self._rest, more))
+            self._left -= more
+        tail = self._tail
+        while tail and len(taken) < count:
+            taken.append(tail.popleft())
+        return taken
+
     def extendleft(self, unit_ids: Iterable[str]) -> None:
         """Put units back at the front (like ``deque.extendleft``: the last given comes first)."""
         self._front.extendleft(unit_ids)

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 from . import log, transient
 from .children import children_of, end_leftovers
 from .errors import UserError, import_user_module
-from .events import Outcome
+from .events import Done, Outcome
 from .outputs import SHAPES, SKIP_SUFFIX, output_name
 from .settings import Settings
 from .storage import open_store, remove_tree
@@ -133,6 +133,9 @@ class Worker(Generic[R]):
         self.params = settings.params
         #: Whether units already done are redone, so may leave an output of another shape.
         self.redoing = settings.overwrite or settings.rerun_stale
+        self._process = job.process
+        self._suffix = job.suffix
+        self._folder_shape = job.shape == "folder"
         self.resources = job.setup(settings)
         #: What setup() started lives as long as the worker; None: children are not tracked.
         self.spared = frozenset(children_of(os.getpid())) if contain_children else None
@@ -140,9 +143,19 @@ class Worker(Generic[R]):
     def attempt(self, unit_id: str, *, capture: bool = True) -> Outcome:
         """Run one unit. With ``capture`` any exception becomes a failed Outcome; without it
         (``--debug``) the exception propagates, so a debugger stops where it happened."""
-        name = output_name(unit_id, self.job.suffix)
-        folder = self.job.shape == "folder"
-        staged = self.outputs.stage_folder(name) if folder else self.outputs.staging_path(name)
+        result = self.run(unit_id, capture=capture)
+        if isinstance(result, Outcome):
+            return result
+        unit_id, started, seconds, ended, url = result
+        return Outcome(unit_id, True, started, seconds, url, ended=ended)
+
+    def run(self, unit_id: str, *, capture: bool = True) -> Outcome | Done:
+        """``attempt``, with a unit that committed its output and has nothing else to report
+        (most units) as a plain ``Done`` record: the local pool's workers send those."""
+        name = output_name(unit_id, self._suffix)
+        folder = self._folder_shape
+        outputs = self.outputs
+        staged = outputs.stage_folder(name) if folder else outputs.staging_path(name)
         unit = Unit(
             unit_id,
             staged,
@@ -158,39 +171,30 @@ class Worker(Generic[R]):
         token = log.STEPS.set(steps)
         try:
             try:
-                self.job.process(unit)
+                self._process(unit)
             finally:
                 if self.spared is not None:
                     self._end_leftovers()
             if unit.skipped is not None:
-                url = None
                 self._skip(name, unit.skipped)
-            elif folder:
+                return self._outcome(unit, started, clock, None, steps)
+            if folder:
                 if not any(staged.iterdir()):
                     raise RuntimeError(NOTHING_WRITTEN)
-                url = self.outputs.commit_folder(staged, name, "")
-                committed = True
+                url = outputs.commit_folder(staged, name, "")
             else:
                 try:
-                    url = self.outputs.commit(staged, name)
+                    url = outputs.commit(staged, name)
                 except FileNotFoundError:
                     if os.path.lexists(staged):
                         raise
                     raise RuntimeError(NOTHING_WRITTEN) from None
-                committed = True
-            if committed and self.redoing:  # an older skip record would outlive its meaning
-                self.outputs.remove(name + SKIP_SUFFIX, folder=False)
-            seconds = time.perf_counter() - clock
-            return Outcome(
-                unit_id,
-                True,
-                started,
-                seconds,
-                url,
-                steps or None,
-                skipped=unit.skipped,
-                ended=time.time(),
-            )
+            committed = True
+            if self.redoing:  # an older skip record would outlive its meaning
+                outputs.remove(name + SKIP_SUFFIX, folder=False)
+            if steps:
+                return self._outcome(unit, started, clock, url, steps)
+            return (unit_id, started, time.perf_counter() - clock, time.time(), url)
         except Exception as exc:
             if not capture:
                 raise
@@ -209,9 +213,26 @@ class Worker(Generic[R]):
         finally:
             log.STEPS.reset(token)
             if not committed:
-                self.outputs.discard(staged)
+                outputs.discard(staged)
             if unit.scratch_made:
                 remove_tree(unit.scratch)
+
+    @staticmethod
+    def _outcome(
+        unit: Unit[R], started: float, clock: float, url: str | None, steps: dict[str, float]
+    ) -> Outcome:
+        """The Outcome of a unit that ended well but has more to report than a ``Done``."""
+        seconds = time.perf_counter() - clock
+        return Outcome(
+            unit.id,
+            True,
+            started,
+            seconds,
+            url,
+            steps or None,
+            skipped=unit.skipped,
+            ended=time.time(),
+        )
 
     def _skip(self, name: str, reason: str) -> None:
         """Record a unit with no output on purpose: a small file holding the reason. A redone

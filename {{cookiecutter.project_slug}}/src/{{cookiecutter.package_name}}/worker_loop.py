@@ -22,12 +22,13 @@ from multiprocess.connection import Connection
 
 from .board import Board
 from .children import become_subreaper
+from .events import Done, Outcome
 from .log import ForwardingHandler
 from .settings import Settings
 from .worker import Job, Worker, describe, rss_mb
 
-# Message kinds, worker -> main process. DONE is the END of a unit that committed an output
-# and has nothing else to report, as a plain tuple (no Outcome to pickle and rebuild).
+# Message kinds, worker -> main process. DONE holds the ``Done`` records of consecutive units
+# that committed an output and have nothing else to report (no Outcome to pickle and rebuild).
 START, END, DONE, LOG, RETIRE, SETUP_FAILED = "start", "end", "done", "log", "retire", "setup-failed"
 #: ``prctl`` option: the signal a process gets when its parent dies (Linux).
 PR_SET_PDEATHSIG = 1
@@ -43,6 +44,35 @@ def send(conn: Connection, message: Any) -> None:
     """Send with the standard pickle: dill (multiprocess's default) is 30x slower for these
     small records, and they need nothing more."""
     conn.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
+
+class Outbox:
+    """The records a worker has yet to send. Consecutive ``Done`` records travel as one DONE
+    record holding their list: the main process handles such a run of units in one go."""
+
+    __slots__ = ("_done", "records")
+
+    def __init__(self) -> None:
+        self.records: list[tuple[Any, ...]] = []
+        self._done: list[Done] | None = None
+
+    def add(self, record: tuple[Any, ...]) -> None:
+        self.records.append(record)
+        self._done = None
+
+    def done(self, record: Done) -> None:
+        run = self._done
+        if run is None:
+            run = self._done = []
+            self.records.append((DONE, run))
+        run.append(record)
+
+    def send(self, conn: Connection) -> None:
+        """Send every record (at the end of a chunk, even none: the chunk is done), and start
+        afresh."""
+        send(conn, self.records)
+        self.records = []
+        self._done = None
 
 
 def _end_with_parent() -> None:
@@ -86,7 +116,7 @@ def worker_main(
     # A forked worker inherits the main process's SIGTERM handler, which would turn the pool's
     # ``terminate()`` into an exception caught as a unit failure: SIGTERM ends a worker at once.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    outbox: list[tuple[Any, ...]] = []
+    outbox = Outbox()
     # A unit's START record is sent only if the unit logs something (its START line must come
     # before its LOG lines); otherwise the main process takes it from the END record (or from
     # the board, for a long unit): one record per unit instead of two.
@@ -94,18 +124,16 @@ def worker_main(
 
     def forward(record: tuple[str, str, str, float]) -> None:
         if unsent_start:
-            outbox.append(unsent_start.pop())
-        outbox.append((LOG, *record))
+            outbox.add(unsent_start.pop())
+        outbox.add((LOG, *record))
 
     in_unit = False
 
     def send_records(signum: int, frame: object) -> None:
         """On request, send the records of the units done before the one running now: its
         START is logged only after them. Only inside a unit: the loop never sends then."""
-        if in_unit and outbox:
-            records = outbox[:]
-            del outbox[: len(records)]
-            send(conn, records)
+        if in_unit and outbox.records:
+            outbox.send(conn)
 
     signal.signal(RECORDS_SIGNAL, send_records)
     handler = ForwardingHandler(forward)
@@ -119,6 +147,8 @@ def worker_main(
         send(conn, [(SETUP_FAILED, *describe(exc), traceback.format_exc())])
         return
     board.set_up()
+    run = worker.run
+    begin = board.begin
     position = 0
     done = 0
     flushed = time.monotonic()
@@ -127,20 +157,19 @@ def worker_main(
         while retire is None and (chunk := pickle.loads(conn.recv_bytes())) is not None:
             for unit_id in chunk:
                 started = time.time()
-                if not board.begin(position, started):  # taken back: another worker runs it
+                if not begin(position, started):  # taken back: another worker runs it
                     position += 1
                     continue
                 handler.unit = unit_id
-                unsent_start[:] = [(START, unit_id, started)]
+                unsent_start.append((START, unit_id, started))
                 in_unit = True
-                outcome = worker.attempt(unit_id)
-                if outcome.ok and outcome.output is not None and outcome.steps is None:
-                    outbox.append(
-                        (DONE, unit_id, outcome.started, outcome.seconds, outcome.end, outcome.output)
-                    )
-                else:
-                    outbox.append((END, outcome))
+                result = run(unit_id)
                 in_unit = False
+                unsent_start.clear()
+                if isinstance(result, Outcome):
+                    outbox.add((END, result))
+                else:
+                    outbox.done(result)
                 board.end(position)
                 position += 1
                 done += 1
@@ -150,14 +179,12 @@ def worker_main(
                 elif max_memory_mb and (rss := rss_mb()) > max_memory_mb:
                     retire = f"uses {rss:.0f} MiB > {max_memory_mb} MiB"
                 if retire is not None:
-                    outbox.append((RETIRE, retire))
+                    outbox.add((RETIRE, retire))
                     break
                 if time.monotonic() - flushed >= FLUSH_SECONDS:
-                    send(conn, outbox)
-                    outbox.clear()
+                    outbox.send(conn)
                     flushed = time.monotonic()
-            send(conn, outbox)
-            outbox.clear()
+            outbox.send(conn)
             flushed = time.monotonic()
     finally:
         worker.close()

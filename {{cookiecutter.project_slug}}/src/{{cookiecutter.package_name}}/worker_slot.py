@@ -5,6 +5,7 @@ from __future__ import annotations
 import select
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from multiprocess.connection import Connection
@@ -62,6 +63,19 @@ class WorkerSlot:
         self.base += 1
         self._drop_leading_gaps()
         return was_announced
+
+    def finish(self, count: int) -> list[bool] | None:
+        """``finish_first`` for ``count`` units in a row; None if no START was reported (then
+        without looking at each unit: a run of trivial units is common)."""
+        assigned = self.assigned
+        if self.announced or None in assigned:
+            announced = [self.finish_first() for _ in range(count)]
+            return announced if any(announced) else None
+        for _ in repeat(None, count):
+            assigned.popleft()
+        self.base += count
+        self.holding -= count
+        return None
 
     def _drop_leading_gaps(self) -> None:
         while self.assigned and self.assigned[0] is None:
