@@ -44,9 +44,8 @@ _JSON = json.JSONEncoder(ensure_ascii=False)
 _quoted: Callable[[str], str] = json.encoder.encode_basestring
 #: Human and JSON lines to be written together (see ``RunLog.committed``).
 Lines = tuple[list[str], list[str]]
-#: An INFO line's JSON up to its timestamp, and from there up to the event's name.
-_OPEN = '{"ts": "'
-_INFO_EVENT = '", "level": "INFO", "event": '
+#: A JSON line's first and last characters.
+_OPEN, _CLOSE = "{", "}\n"
 #: What a line may not hold as it is: lone surrogates (Python's stand-ins for bytes that are
 #: not UTF-8, as in file names), which cannot be written as UTF-8, and the line separators
 #: that ``str.splitlines`` splits on (the JSON encoder escapes the other control characters).
@@ -212,23 +211,25 @@ class RunLog:
         if not (unit.isascii() and output.isascii()) or not output or _needs_quotes(output):
             return False
         ts = self._stamp(ended)
-        # JSON lines by concatenation: an f-string would need doubled braces.
-        fields = f', "unit": {_quoted(unit)}, "run": {self._run_json}, '
+        unit_json, run = _quoted(unit), self._run_json
         human, machine = lines
+        # One f-string a line: concatenation would copy each line's text once per piece.
+        # (JSON's braces come from _OPEN and _CLOSE: doubled, they would be template syntax.)
         if worker:
             start = self._stamp(started)
             human.append(f"{start} INFO  START {unit} worker={worker}\n")
             machine.append(
-                _OPEN + start + _INFO_EVENT + '"START"' + fields + f'"worker": {worker}' + "}\n"
+                f'{_OPEN}"ts": "{start}", "level": "INFO", "event": "START", "unit": {unit_json}, '
+                f'"run": {run}, "worker": {worker}{_CLOSE}'
             )
         human.append(
             f"{ts} INFO  END   {unit} seconds={seconds:.4f} output={output} "
             f"progress={progress} eta={eta}\n"
         )
         machine.append(
-            _OPEN + ts + _INFO_EVENT + '"END"' + fields
-            + f'"seconds": {seconds!r}, "output": {_quoted(output)}, '
-            + f'"progress": "{progress}", "eta": "{eta}"' + "}\n"
+            f'{_OPEN}"ts": "{ts}", "level": "INFO", "event": "END", "unit": {unit_json}, '
+            f'"run": {run}, "seconds": {seconds!r}, "output": {_quoted(output)}, '
+            f'"progress": "{progress}", "eta": "{eta}"{_CLOSE}'
         )
         return True
 
