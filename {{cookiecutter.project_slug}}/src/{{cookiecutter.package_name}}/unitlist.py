@@ -13,8 +13,8 @@ import sys
 from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain, compress, filterfalse, islice, pairwise, repeat, starmap
-from operator import lt, rshift
+from itertools import chain, compress, filterfalse, islice, pairwise, starmap
+from operator import lt
 
 #: Characters of the text split at a time while iterating: ~6,500 short ids, ~0.4 MB of
 #: ``str`` objects at a time (a megabyte of text made ~7 MB: a gather's whole growth).
@@ -148,11 +148,13 @@ def _hashes_seen_twice(ids: UnitList) -> set[int]:
     hashes repeats. 10 million ids: ~3 s and ~100 MB (numpy's sort: ~1.6 s)."""
     bits = (len(ids) // BUCKET).bit_length()
     buckets = [array("q") for _ in range(1 << bits)]
-    top = repeat(sys.hash_info.width - bits)  # a hash's top bits, as an index from either end
+    # A hash's top bits, as an index from either end: ``hash >> shift``.
+    top = (sys.hash_info.width - bits).__rrshift__
     for chunk in ids._chunks():
         hashes = map(hash, chunk)  # str caches its hash: the second map only reads it back
-        tops = map(rshift, map(hash, chunk), top)
-        deque(map(array.append, map(buckets.__getitem__, tops), hashes), maxlen=0)
+        tops = map(top, map(hash, chunk))
+        pairs = zip(map(buckets.__getitem__, tops), hashes, strict=True)
+        deque(starmap(array.append, pairs), maxlen=0)
     twice: set[int] = set()
     while buckets:
         bucket = buckets.pop()
