@@ -11,6 +11,8 @@ The table reports the minimum and the median of the rounds, and the machine's lo
 Cases, outputs on tmpfs (``/dev/shm``) so that the file system's cost stays small and equal:
 
 - trivial units: one empty output per unit, committed atomically (temporary name, rename);
+  each round also runs every contender over a thousandth of the units, for its start-up CPU
+  and the CPU per unit net of it;
 - 5 ms units: 5 ms of CPU, then the same commit;
 - many units: planning 10,000,000 ids from a units file (time to the first START line, peak
   memory of the run), and a resume over 1,000,000 done outputs.
@@ -256,15 +258,37 @@ def summarise(runs: list[Measure], count: int) -> dict[str, Any]:
 
 
 def per_unit_case(
-    bench: Bench, name: str, count: int, spin_ms: float, rounds: int, bare: list[str]
+    bench: Bench,
+    name: str,
+    count: int,
+    spin_ms: float,
+    rounds: int,
+    bare: list[str],
+    startup_units: int = 0,
 ) -> dict[str, Any]:
-    """Every contender over the same ``count`` units, interleaved, ``rounds`` times."""
+    """Every contender over the same ``count`` units, interleaved, ``rounds`` times. With
+    ``startup_units``, each round also runs every contender over that few units: their CPU is
+    the contender's start-up (the interpreter, its imports, its workers), which the CPU per
+    unit *net of start-up* leaves out: the cost of one more unit."""
     units = bench.units_file(name, count)
+    few = bench.units_file(f"{name}-startup", startup_units) if startup_units else None
     runs: dict[str, list[Measure]] = {c: [] for c in [RUNNER, *bare]}
+    starts: dict[str, list[Measure]] = {c: [] for c in runs}
     for _ in range(rounds):
         for contender in runs:
             runs[contender].append(bench.run(contender, units, count, spin_ms))
-    return {"units": count, "spin_ms": spin_ms} | {c: summarise(r, count) for c, r in runs.items()}
+            if few is not None:
+                starts[contender].append(bench.run(contender, few, startup_units, spin_ms))
+    case: dict[str, Any] = {"units": count, "spin_ms": spin_ms}
+    for contender, measured in runs.items():
+        case[contender] = summarise(measured, count)
+        if few is not None:
+            startup = statistics.median(r.cpu for r in starts[contender])
+            case[contender]["startup_cpu_median_s"] = startup
+            case[contender]["net_cpu_us_per_unit_median"] = (
+                (case[contender]["cpu_median_s"] - startup) / (count - startup_units) * 1e6
+            )
+    return case
 
 
 def first_start(state: Path) -> float:
@@ -378,7 +402,15 @@ def main() -> None:
             "rounds": args.rounds,
         }
         if "trivial" in cases:
-            results["trivial"] = per_unit_case(bench, "trivial", trivial, 0, args.rounds, bare)
+            results["trivial"] = per_unit_case(
+                bench,
+                "trivial",
+                trivial,
+                0,
+                args.rounds,
+                bare,
+                startup_units=max(10, trivial // 1000),
+            )
         if "cpu_5ms" in cases:
             results["cpu_5ms"] = per_unit_case(bench, "cpu", cpu, 5, args.rounds, bare)
         if "many" in cases:
@@ -388,6 +420,9 @@ def main() -> None:
 
     rows: list[tuple[str, ...]] = [
         ("case", "contender", "wall min / median", "CPU us/unit min / median", "load")
+    ]
+    startup_rows: list[tuple[str, ...]] = [
+        ("case", "contender", "start-up CPU (median)", "CPU us/unit net of start-up (median)")
     ]
     for key, label in (("trivial", "trivial units"), ("cpu_5ms", "5 ms units")):
         if key not in results:
@@ -404,7 +439,19 @@ def main() -> None:
                     f"{row['load_min']:.1f}-{row['load_max']:.1f}",
                 )
             )
+            if "startup_cpu_median_s" in row:
+                startup_rows.append(
+                    (
+                        f"{case['units']:,} {label}",
+                        contender,
+                        f"{row['startup_cpu_median_s'] * 1000:.0f} ms",
+                        f"{row['net_cpu_us_per_unit_median']:.1f}",
+                    )
+                )
     print_table(rows)
+    if len(startup_rows) > 1:
+        print()
+        print_table(startup_rows)
 
     goals = []
     if "ProcessPoolExecutor" in results.get("trivial", {}):
@@ -413,6 +460,11 @@ def main() -> None:
             (
                 "1 trivial: CPU vs ProcessPoolExecutor (median)",
                 ratio(trivial_case, "ProcessPoolExecutor", "cpu_median_s"),
+                1.3,
+            ),
+            (
+                "1 trivial: CPU net of start-up vs ProcessPoolExecutor (median)",
+                ratio(trivial_case, "ProcessPoolExecutor", "net_cpu_us_per_unit_median"),
                 1.3,
             ),
             (
