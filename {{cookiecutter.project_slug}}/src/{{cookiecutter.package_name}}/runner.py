@@ -202,11 +202,13 @@ class _Recorder:
         )
         of_total = f"/{progress.total}"
         eta = progress.eta()  # one reading for the batch: its lines take microseconds
+        units = zip(event.units, workers, strict=True)
         try:
-            for (unit, started, seconds, ended, output), logged_by in zip(event.units, workers, strict=True):
+            for (unit, started, seconds, ended, output), logged_by in units:
                 number = progress.done + progress.failed + 1
+                progress_text = f"{number}{of_total}"
                 if fast and log.committed(
-                    lines, unit, logged_by, started, ended, seconds, output, f"{number}{of_total}", eta
+                    lines, unit, logged_by, started, ended, seconds, output, progress_text, eta
                 ):
                     progress.done += 1
                     ids.append(unit)
