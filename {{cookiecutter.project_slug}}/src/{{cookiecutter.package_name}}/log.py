@@ -238,7 +238,7 @@ class RunLog:
         the next units', share their millisecond."""
         millis = int(seconds * 1000)
         if millis != self._stamped[0]:
-            self._stamped = (millis, _utc_second(millis // 1000) + _MILLIS[millis % 1000])
+            self._stamped = (millis, timestamp(seconds))
         return self._stamped[1]
 
     def write_lines(self, lines: Lines) -> None:
