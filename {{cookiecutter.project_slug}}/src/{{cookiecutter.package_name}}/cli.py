@@ -251,20 +251,20 @@ def _retry(
     """Retry the failed units; without ``--shard`` after a sharded job, every shard's. Shards
     with state folders of their own (``--state`` repeated): each folder's, in that folder."""
     several = len(states) > 1
-    planned: list[tuple[Settings, bool, list[tuple[Shard | None, list[str]]]]] = []
+    planned: list[tuple[Settings, list[tuple[Shard | None, list[str]]]]] = []
     for folder in states:
         here = config.replace(state=str(folder)) if several else config
         count = None if shard_given else retrying.shard_count([folder])
         if shards := retrying.plan(here, count):
             retrying.check_not_running(here, shards)
-            planned.append((here, count is not None, shards))
+            planned.append((here, shards))
     if not planned:
         echo("nothing to retry: no unit failed without having an output since")
         return 0
     code = 0
-    for here, sharded, shards in planned:
+    for here, shards in planned:
         for shard, todo in shards:
-            where = (f" of shard {shard}" if sharded else "") + (f" in {here.state}" if several else "")
+            where = (f" of shard {shard}" if shard is not None else "") + (f" in {here.state}" if several else "")
             echo(f"retrying {len(todo)} failed units{where}")
             code = max(code, _run(here.replace(shard=shard), todo, config_file))
     return code
